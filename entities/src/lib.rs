@@ -1,0 +1,6 @@
+//! SeaORM entities of Assent's tables: shapes only, no logic (the store converts them to domain types).
+
+pub mod application;
+pub mod environment;
+pub mod signing_key;
+pub mod user;

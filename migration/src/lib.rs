@@ -1,0 +1,15 @@
+//! Schema migrations, run at start-up by `assent serve` and `assent bootstrap`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_platform_tables;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_platform_tables::Migration)]
+    }
+}

@@ -1,0 +1,60 @@
+//! HTTP layer: poem-openapi operations and wire types. Handlers parse, call the domain, and shape answers.
+
+pub mod applications;
+pub mod environments;
+pub mod json;
+pub mod middleware;
+pub mod oauth;
+pub mod security;
+pub mod types;
+pub mod users;
+
+use poem_openapi::{OpenApiService, Tags};
+
+use self::security::BearerToken;
+use crate::domain::ids::EnvironmentId;
+use crate::error::{ApiError, ErrorCode};
+
+/// Operation groups in the spec.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Environments (tenants).
+    Environments,
+    /// Users of an environment.
+    Users,
+    /// Applications (OAuth clients) of an environment.
+    Applications,
+    /// The OAuth 2.0 authorization server of an environment.
+    #[oai(rename = "OAuth")]
+    OAuth,
+}
+
+/// Every API of the service; the OpenAPI document is generated from this.
+pub type Apis = (environments::EnvironmentsApi, users::UsersApi, applications::ApplicationsApi, oauth::OAuthApi);
+
+/// The OpenAPI service, with `server` as the documented base URL.
+pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (environments::EnvironmentsApi, users::UsersApi, applications::ApplicationsApi, oauth::OAuthApi),
+        "Assent",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Multi-tenant consent service with a PingOne-style platform API. Management calls need a worker \
+         access token of the environment (`POST /{envId}/as/token`, client_credentials). Errors are \
+         `{id, code, message, details[]}`; OAuth endpoints answer RFC 6749 errors.",
+    )
+    .server(server)
+}
+
+/// Admits an administrator of the environment named in the path; an unparseable id is simply not found.
+pub(crate) fn admin_env(auth: &BearerToken, env_id: &str) -> Result<EnvironmentId, ApiError> {
+    let env = resource_id(env_id, EnvironmentId::parse)?;
+    auth.0.require_admin(env)?;
+    Ok(env)
+}
+
+/// Parses an id from the path; anything that is not an id cannot name a resource, so it is a 404.
+pub(crate) fn resource_id<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(text).ok_or_else(|| ApiError::new(ErrorCode::NotFound))
+}

@@ -1,0 +1,27 @@
+//! Bearer-token authentication for the management API.
+
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+
+use crate::auth::principal::Principal;
+use crate::auth::tokens::TokenError;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// An access token from `POST /{envId}/as/token`, sent as `Authorization: Bearer <token>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "verify_bearer")]
+pub struct BearerToken(pub Principal);
+
+async fn verify_bearer(request: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state =
+        request.data::<AppState>().ok_or_else(|| ApiError::unexpected("application state missing from request"))?;
+    match state.tokens.verify(&bearer.token).await {
+        Ok(principal) => Ok(principal),
+        Err(TokenError::Unexpected(cause)) => Err(ApiError::unexpected(cause).into()),
+        Err(refused) => Err(ApiError::new(ErrorCode::AccessFailed)
+            .with_detail("INVALID_TOKEN", None, format!("The access token was refused: {refused}."))
+            .into()),
+    }
+}

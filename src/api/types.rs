@@ -1,0 +1,143 @@
+//! Wire building blocks shared by every resource: timestamps, HAL links, id references.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use poem_openapi::Object;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use serde_json::Value;
+
+/// An instant on the wire: ISO-8601 UTC with milliseconds and `Z`, e.g. `2026-11-23T10:32:20.573Z`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    /// The wire text.
+    pub fn format(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self(value)
+    }
+}
+
+impl Type for Timestamp {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Timestamp {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(text) => {
+                DateTime::parse_from_rfc3339(&text).map(|t| Timestamp(t.with_timezone(&Utc))).map_err(|_| {
+                    ParseError::custom("expected an ISO-8601 timestamp with offset, e.g. 2026-11-23T10:00:00.000Z")
+                })
+            }
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ToJSON for Timestamp {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.format()))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text).map(|t| Timestamp(t.with_timezone(&Utc))).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "'{text}' is not an ISO-8601 timestamp with offset (e.g. 2026-11-23T10:00:00.000Z)"
+            ))
+        })
+    }
+}
+
+/// A HAL link.
+#[derive(Clone, Debug, Object)]
+pub struct Link {
+    /// Absolute URL.
+    pub href: String,
+}
+
+impl Link {
+    /// A link to `href`.
+    pub fn to(href: impl Into<String>) -> Self {
+        Self { href: href.into() }
+    }
+}
+
+/// A relationship: `{"id": "..."}`.
+#[derive(Clone, Debug, Object, serde::Deserialize)]
+pub struct IdRef {
+    /// The related resource's id.
+    pub id: String,
+}
+
+impl IdRef {
+    /// A reference to `id`.
+    pub fn to(id: impl ToString) -> Self {
+        Self { id: id.to_string() }
+    }
+}
+
+/// Links of a collection page.
+#[derive(Clone, Debug, Object)]
+pub struct CollectionLinks {
+    /// This page.
+    #[oai(rename = "self")]
+    pub self_: Link,
+    /// The next page, when there is one; follow it verbatim.
+    #[oai(skip_serializing_if_is_none)]
+    pub next: Option<Link>,
+}
+
+/// Builds `self`/`next` links for a collection at `base` with `limit`.
+pub fn collection_links(
+    base: &str,
+    limit: u64,
+    cursor: Option<&str>,
+    next: Option<&str>,
+    extra: &[(&str, &str)],
+) -> CollectionLinks {
+    let page_url = |cursor: Option<&str>| {
+        let mut url = format!("{base}?limit={limit}");
+        for (key, value) in extra {
+            url.push_str(&format!("&{key}={}", urlencode(value)));
+        }
+        if let Some(cursor) = cursor {
+            url.push_str(&format!("&cursor={}", urlencode(cursor)));
+        }
+        url
+    };
+    CollectionLinks { self_: Link::to(page_url(cursor)), next: next.map(|n| Link::to(page_url(Some(n)))) }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

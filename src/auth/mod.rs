@@ -1,0 +1,7 @@
+//! Authentication: secret and password hashing, signing keys, access tokens and the callers they identify.
+
+pub mod keys;
+pub mod password;
+pub mod principal;
+pub mod secrets;
+pub mod tokens;

@@ -1,0 +1,46 @@
+//! The authenticated caller, and the checks that keep it inside its own environment.
+
+use crate::domain::error::DomainError;
+use crate::domain::ids::EnvironmentId;
+
+/// Scope of worker tokens: full management of their own environment.
+pub const ADMIN_SCOPE: &str = "p1:admin";
+
+/// Who is calling, as proven by a verified access token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The environment the token was issued in.
+    pub environment_id: EnvironmentId,
+    /// The application the token was issued to.
+    pub client_id: String,
+    /// The token's subject: the client itself, or a user.
+    pub subject: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl Principal {
+    /// Whether the token carries `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Admits the caller to `env`; another environment's token sees exactly what a missing resource looks like.
+    pub fn enter(&self, env: EnvironmentId) -> Result<(), DomainError> {
+        if self.environment_id == env { Ok(()) } else { Err(DomainError::NotFound) }
+    }
+
+    /// Admits an administrator (worker) of `env`.
+    pub fn require_admin(&self, env: EnvironmentId) -> Result<(), DomainError> {
+        self.enter(env)?;
+        if self.has_scope(ADMIN_SCOPE) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!(
+                "This operation needs the '{ADMIN_SCOPE}' scope of a worker application."
+            )))
+        }
+    }
+}

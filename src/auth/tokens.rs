@@ -1,0 +1,191 @@
+//! Signed JWT access tokens: issuing with the environment's newest key, verifying against its published keys.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+
+use super::keys::PublicJwk;
+use super::principal::Principal;
+use super::secrets::SecretBox;
+use crate::domain::error::DomainError;
+use crate::domain::ids::EnvironmentId;
+use crate::store::{Store, StoreError};
+
+/// The claims of an Assent access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: `{publicUrl}/{envId}/as`.
+    pub iss: String,
+    /// Subject: the client id, or the user id for user tokens.
+    pub sub: String,
+    /// Audience: the API base URL.
+    pub aud: String,
+    /// The environment the token belongs to.
+    pub env: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Space-separated granted scopes.
+    #[serde(default)]
+    pub scope: String,
+    /// Issued at (seconds).
+    pub iat: i64,
+    /// Expires at (seconds).
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// Why a bearer token was refused; every case is a 401 for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Not a JWT of ours, bad signature, wrong issuer or audience.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// Past its `exp`.
+    #[error("the token has expired")]
+    Expired,
+    /// Keys could not be loaded.
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+}
+
+/// A freshly issued token.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+}
+
+struct EnvKeys {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+    jwks: Vec<PublicJwk>,
+}
+
+/// Issues and verifies tokens; keys are loaded once per environment and kept in memory.
+pub struct TokenService {
+    store: Store,
+    secrets: SecretBox,
+    public_url: String,
+    lifetime_secs: i64,
+    keys: RwLock<HashMap<EnvironmentId, Arc<EnvKeys>>>,
+}
+
+#[derive(Deserialize)]
+struct UnverifiedEnv {
+    env: String,
+}
+
+impl TokenService {
+    /// A service issuing tokens valid for `lifetime_secs`.
+    pub fn new(store: Store, secrets: SecretBox, public_url: String, lifetime_secs: i64) -> Self {
+        Self { store, secrets, public_url, lifetime_secs, keys: RwLock::new(HashMap::new()) }
+    }
+
+    /// The issuer identifier of an environment.
+    pub fn issuer(&self, env: EnvironmentId) -> String {
+        format!("{}/{env}/as", self.public_url)
+    }
+
+    async fn keys(&self, env: EnvironmentId) -> Result<Arc<EnvKeys>, StoreError> {
+        if let Some(keys) = self.keys.read().await.get(&env) {
+            return Ok(keys.clone());
+        }
+        let stored = self.store.signing_keys(env).await?;
+        let newest = stored.first().ok_or(StoreError::NotFound)?;
+        let der = self.secrets.open_bytes(&newest.private_sealed).map_err(StoreError::Database)?;
+        let mut decoding = HashMap::new();
+        for key in &stored {
+            let dk = DecodingKey::from_ec_components(&key.public.x, &key.public.y)
+                .map_err(|e| StoreError::Database(format!("stored public key: {e}")))?;
+            decoding.insert(key.public.kid.clone(), dk);
+        }
+        let keys = Arc::new(EnvKeys {
+            kid: newest.public.kid.clone(),
+            encoding: EncodingKey::from_ec_der(&der),
+            decoding,
+            jwks: stored.iter().map(|k| k.public.clone()).collect(),
+        });
+        self.keys.write().await.insert(env, keys.clone());
+        Ok(keys)
+    }
+
+    /// The public keys of an environment, for `/as/jwks`.
+    pub async fn jwks(&self, env: EnvironmentId) -> Result<Vec<PublicJwk>, DomainError> {
+        Ok(self.keys(env).await?.jwks.clone())
+    }
+
+    /// Signs a token for `subject` of `client_id` in `env` with `scopes`.
+    pub async fn issue(
+        &self,
+        env: EnvironmentId,
+        client_id: &str,
+        subject: &str,
+        scopes: &[String],
+    ) -> Result<IssuedToken, DomainError> {
+        let keys = self.keys(env).await?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.issuer(env),
+            sub: subject.to_owned(),
+            aud: self.public_url.clone(),
+            env: env.to_string(),
+            client_id: client_id.to_owned(),
+            scope: scopes.join(" "),
+            iat: now,
+            exp: now + self.lifetime_secs,
+            jti: uuid::Uuid::now_v7().to_string(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(keys.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &keys.encoding)
+            .map_err(|e| DomainError::Unexpected(format!("signing: {e}")))?;
+        Ok(IssuedToken { token, expires_in: self.lifetime_secs })
+    }
+
+    /// Verifies signature, issuer, audience and expiry; the environment comes from the token itself.
+    pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let env =
+            unverified_env(token).ok_or_else(|| TokenError::Invalid("not an access token of this service".into()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let keys = match self.keys(env).await {
+            Ok(keys) => keys,
+            Err(StoreError::NotFound) => return Err(TokenError::Invalid("unknown issuer".into())),
+            Err(e) => return Err(TokenError::Unexpected(e.to_string())),
+        };
+        let kid = header.kid.unwrap_or_default();
+        let key = keys.decoding.get(&kid).ok_or_else(|| TokenError::Invalid("unknown signing key".into()))?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_audience(&[&self.public_url]);
+        validation.set_issuer(&[self.issuer(env)]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid(e.to_string()),
+        })?;
+        let claims = data.claims;
+        Ok(Principal {
+            environment_id: env,
+            client_id: claims.client_id,
+            subject: claims.sub,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            expires_at: claims.exp,
+        })
+    }
+}
+
+/// Reads the `env` claim before verification, to know whose keys verify the signature.
+fn unverified_env(token: &str) -> Option<EnvironmentId> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: UnverifiedEnv = serde_json::from_slice(&bytes).ok()?;
+    EnvironmentId::parse(&claims.env)
+}

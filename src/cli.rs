@@ -1,0 +1,32 @@
+//! Command line: `assent serve` (the default) and `assent bootstrap`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Assent: a multi-tenant consent service. Settings come from ASSENT_* environment variables
+/// (ASSENT_DATABASE_URL, ASSENT_LISTEN, ASSENT_PUBLIC_URL, …) over compiled-in defaults.
+#[derive(Debug, Parser)]
+#[command(name = "assent", version, about, long_about = None)]
+pub struct Cli {
+    /// Optional TOML config file (also ASSENT_CONFIG); environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (default).
+    Serve,
+    /// Create an environment and its administrator worker application; prints
+    /// {"environmentId", "clientId", "clientSecret"} as one JSON object on stdout.
+    Bootstrap {
+        /// Name of the new environment.
+        #[arg(long)]
+        name: String,
+    },
+}

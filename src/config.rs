@@ -1,0 +1,267 @@
+//! Configuration: compiled-in defaults, then an optional TOML file, then `ASSENT_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::secrets::{SecretBox, generate_master_key};
+use crate::store::StoreSettings;
+
+/// Log output style.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting, as read; [`Config::validate`] turns it into [`Settings`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `ASSENT_DATABASE_URL`: `sqlite://FILE?mode=rwc` or `postgres://…`.
+    pub database_url: String,
+    /// `ASSENT_LISTEN`: address and port to listen on.
+    pub listen: String,
+    /// `ASSENT_PUBLIC_URL`: base of absolute links and token issuers; default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// `ASSENT_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `ASSENT_LOG_LEVEL`: a tracing filter such as `info` or `assent=debug,info`.
+    pub log_level: String,
+    /// `ASSENT_SECRET_KEY`: base64 32-byte master key sealing stored secrets; default read from `secret_key_file`.
+    pub secret_key: Option<String>,
+    /// `ASSENT_SECRET_KEY_FILE`: where the master key lives when `secret_key` is unset (created on first run).
+    pub secret_key_file: String,
+    /// `ASSENT_TOKEN_LIFETIME_SECS`: access token lifetime.
+    pub token_lifetime_secs: i64,
+    /// `ASSENT_DB_MAX_CONNECTIONS`: connection pool size.
+    pub db_max_connections: u32,
+    /// `ASSENT_DB_ACQUIRE_TIMEOUT_MS`: wait for a pooled connection.
+    pub db_acquire_timeout_ms: u64,
+    /// `ASSENT_DB_STATEMENT_TIMEOUT_MS`: PostgreSQL statement timeout / SQLite busy timeout.
+    pub db_statement_timeout_ms: u64,
+    /// `ASSENT_REQUEST_BODY_LIMIT`: largest request body in bytes.
+    pub request_body_limit: usize,
+    /// `ASSENT_REQUEST_TIMEOUT_MS`: a request taking longer is answered 503.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://assent.db?mode=rwc".into(),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            secret_key: None,
+            secret_key_file: "assent.key".into(),
+            token_lifetime_secs: 3600,
+            db_max_connections: 16,
+            db_acquire_timeout_ms: 5_000,
+            db_statement_timeout_ms: 10_000,
+            request_body_limit: 64 * 1024,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Validated settings the server runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Database connection settings.
+    pub store: StoreSettings,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Public base URL without trailing slash; `None` means derive from the bound address.
+    pub public_url: Option<String>,
+    /// Log style.
+    pub log_format: LogFormat,
+    /// Tracing filter.
+    pub log_level: String,
+    /// The master key box.
+    pub secrets: SecretBox,
+    /// Access token lifetime in seconds.
+    pub token_lifetime_secs: i64,
+    /// Request body limit in bytes.
+    pub request_body_limit: usize,
+    /// Request timeout.
+    pub request_timeout: Duration,
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads defaults, then `file` (or `ASSENT_CONFIG`) if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("ASSENT_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // ASSENT_TEST_* belong to the test suite, not to the server.
+        figment =
+            figment.merge(Env::prefixed("ASSENT_").filter(|key| key != "config" && !key.as_str().starts_with("test_")));
+        figment.extract().map_err(|e| ConfigError(describe(e)))
+    }
+
+    /// Checks every setting and resolves the master key.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let bad = |name: &str, why: String| ConfigError(format!("ASSENT_{} {why}", name.to_uppercase()));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "database_url",
+                format!("('{}') must start with sqlite: or postgres://", self.database_url),
+            ));
+        }
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|_| bad("listen", format!("('{}') is not an address like 127.0.0.1:8080", self.listen)))?;
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let parsed =
+                    url::Url::parse(text).map_err(|e| bad("public_url", format!("('{text}') is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
+                    return Err(bad(
+                        "public_url",
+                        format!("('{text}') must be an http(s) URL without query or fragment"),
+                    ));
+                }
+                Some(text.trim_end_matches('/').to_owned())
+            }
+        };
+        if !(60..=86_400).contains(&self.token_lifetime_secs) {
+            return Err(bad("token_lifetime_secs", "must be between 60 and 86400".into()));
+        }
+        if self.db_max_connections == 0 {
+            return Err(bad("db_max_connections", "must be at least 1".into()));
+        }
+        if self.request_body_limit < 1024 {
+            return Err(bad("request_body_limit", "must be at least 1024 bytes".into()));
+        }
+        if self.request_timeout_ms == 0 || self.db_acquire_timeout_ms == 0 || self.db_statement_timeout_ms == 0 {
+            return Err(ConfigError("timeouts (ASSENT_*_TIMEOUT_MS) must be greater than 0".into()));
+        }
+        let secrets = match self.secret_key.as_deref() {
+            Some(key) => SecretBox::from_base64(key).map_err(|why| bad("secret_key", why))?,
+            None => load_or_create_key_file(Path::new(&self.secret_key_file))?,
+        };
+        Ok(Settings {
+            store: StoreSettings {
+                url: self.database_url,
+                max_connections: self.db_max_connections,
+                acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+                statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            },
+            listen,
+            public_url,
+            log_format: self.log_format,
+            log_level: self.log_level,
+            secrets,
+            token_lifetime_secs: self.token_lifetime_secs,
+            request_body_limit: self.request_body_limit,
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+        })
+    }
+}
+
+/// The embedded default keeps a generated master key beside the SQLite file, readable by the owner only.
+fn load_or_create_key_file(path: &Path) -> Result<SecretBox, ConfigError> {
+    let bad = |why: String| ConfigError(format!("ASSENT_SECRET_KEY_FILE ({}) {why}", path.display()));
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+        return SecretBox::from_base64(&text).map_err(|why| bad(format!("holds no valid key: {why}")));
+    }
+    let key = generate_master_key();
+    write_private(path, &key).map_err(|e| bad(format!("cannot be created: {e}")))?;
+    SecretBox::from_base64(&key).map_err(|why| bad(why))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// Names the setting the way an operator sets it.
+fn describe(error: figment::Error) -> String {
+    let key = error.path.join(".");
+    let setting = if key.is_empty() { "configuration".to_string() } else { format!("ASSENT_{}", key.to_uppercase()) };
+    format!("{setting}: {}", error.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        Config { secret_key: Some(generate_master_key()), ..Config::default() }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = valid().validate().unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert!(settings.store.url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let err = Config { listen: "nope".into(), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_LISTEN"), "{err}");
+        let err = Config { database_url: "mysql://x".into(), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_DATABASE_URL"), "{err}");
+        let err = Config { public_url: Some("ftp://x".into()), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_PUBLIC_URL"), "{err}");
+        let err = Config { secret_key: Some("short".into()), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let settings =
+            Config { public_url: Some("https://consent.example.com/".into()), ..valid() }.validate().unwrap();
+        assert_eq!(settings.public_url.as_deref(), Some("https://consent.example.com"));
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let file = path.to_string_lossy().into_owned();
+        let a = Config { secret_key_file: file.clone(), ..Config::default() }.validate().unwrap();
+        let sealed = a.secrets.seal("x").unwrap();
+        let b = Config { secret_key_file: file, ..Config::default() }.validate().unwrap();
+        assert_eq!(b.secrets.open(&sealed).unwrap(), "x");
+    }
+}

@@ -1,0 +1,61 @@
+//! Environments (tenants) and their bootstrap: an environment with its first administrator application.
+
+use chrono::{DateTime, Utc};
+
+use super::applications::{self, AppType, ApplicationDraft, GrantType, NewApplication};
+use super::error::{DomainError, Validator};
+use super::ids::EnvironmentId;
+use super::text::required_text;
+use crate::auth::keys::SigningKey;
+use crate::auth::secrets::SecretBox;
+use crate::store::Store;
+
+/// A tenant: nothing inside one is visible from another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    /// The environment's id.
+    pub id: EnvironmentId,
+    /// Display name.
+    pub name: String,
+    /// When the environment was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What `bootstrap` created: the ids and the one-time clear secret of the admin worker.
+#[derive(Clone, Debug)]
+pub struct Bootstrapped {
+    /// The new environment.
+    pub environment: Environment,
+    /// The administrator worker application's client id.
+    pub client_id: String,
+    /// Its client secret, in clear.
+    pub client_secret: String,
+}
+
+/// Creates an environment, its first signing key and an administrator worker application, atomically.
+pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Result<Bootstrapped, DomainError> {
+    let mut v = Validator::default();
+    let name = v.check(required_text("name", Some(name), 256));
+    let name = v.finish(|| name)?;
+    let now = Utc::now();
+    let environment = Environment { id: EnvironmentId::new(), name, created_at: now, updated_at: now };
+    let draft = ApplicationDraft {
+        name: Some("Administrator".into()),
+        description: Some("Worker application created by bootstrap".into()),
+        app_type: Some(AppType::Worker),
+        grant_types: Some(vec![GrantType::ClientCredentials]),
+        ..ApplicationDraft::default()
+    };
+    let NewApplication { application, secret } = applications::prepare(environment.id, draft, secrets).await?;
+    let key = SigningKey::generate().map_err(DomainError::Unexpected)?;
+    let client_secret = secret.clear.clone();
+    store.insert_environment(&environment, &key, secrets, &application, &secret).await?;
+    Ok(Bootstrapped { client_id: application.id.to_string(), client_secret, environment })
+}
+
+/// Reads one environment.
+pub async fn get_environment(store: &Store, env: EnvironmentId) -> Result<Environment, DomainError> {
+    Ok(store.get_environment(env).await?)
+}

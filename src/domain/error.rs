@@ -1,0 +1,117 @@
+//! The domain's error type: what went wrong in terms of the rules, never of HTTP or SQL.
+
+use crate::store::StoreError;
+
+/// One field that failed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// What kind of problem (see [`FieldErrorKind`]).
+    pub kind: FieldErrorKind,
+    /// The field, in wire notation (`name.given`, `redirectUris[1]`).
+    pub target: String,
+    /// A sentence for the API user.
+    pub message: String,
+}
+
+/// Kinds of field problems; each maps to a PingOne detail code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    /// A required value is missing.
+    Required,
+    /// A value has the wrong type, format or range.
+    Invalid,
+    /// A value must be unique and is already taken.
+    Uniqueness,
+    /// A filter expression is malformed or unsupported.
+    InvalidFilter,
+}
+
+impl FieldError {
+    /// A missing required field.
+    pub fn required(target: impl Into<String>) -> Self {
+        let target = target.into();
+        let message = format!("'{target}' is required.");
+        Self { kind: FieldErrorKind::Required, target, message }
+    }
+
+    /// A field whose value breaks a rule.
+    pub fn invalid(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { kind: FieldErrorKind::Invalid, target: target.into(), message: message.into() }
+    }
+
+    /// A field whose value must be unique and is taken.
+    pub fn taken(target: impl Into<String>) -> Self {
+        let target = target.into();
+        let message = format!("'{target}' is already in use.");
+        Self { kind: FieldErrorKind::Uniqueness, target, message }
+    }
+}
+
+/// Everything a use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The input breaks one or more rules.
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// The request is well-formed but not allowed in the resource's current state.
+    #[error("{0}")]
+    InvalidState(String),
+    /// The resource does not exist in this environment (or the caller may not know it exists).
+    #[error("not found")]
+    NotFound,
+    /// The caller is authenticated but lacks the permission.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Storage or another dependency failed; the cause is logged, never shown.
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+}
+
+impl DomainError {
+    /// One invalid field.
+    pub fn field(error: FieldError) -> Self {
+        Self::Invalid(vec![error])
+    }
+}
+
+impl From<StoreError> for DomainError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => DomainError::NotFound,
+            StoreError::Conflict(field) => DomainError::field(FieldError::taken(field)),
+            StoreError::Database(cause) => DomainError::Unexpected(cause),
+        }
+    }
+}
+
+/// Collects field errors so a request reports all its problems at once.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    /// Records an error.
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
+    /// Unwraps a field result, recording its error and yielding `None` on failure.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// `Ok(value)` when nothing was recorded.
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, DomainError> {
+        if !self.errors.is_empty() {
+            return Err(DomainError::Invalid(self.errors));
+        }
+        value().ok_or_else(|| DomainError::Unexpected("validator finished without a value".into()))
+    }
+}

@@ -1,0 +1,181 @@
+//! The token endpoint's grants and client authentication (RFC 6749 §2.3, §4.4, §5).
+
+use super::applications::{AppType, Application, GrantType, TokenAuthMethod};
+use super::error::DomainError;
+use super::ids::{ApplicationId, EnvironmentId};
+use crate::auth::password;
+use crate::auth::principal::ADMIN_SCOPE;
+use crate::auth::tokens::TokenService;
+use crate::store::{Store, StoreError};
+
+/// RFC 6749 §5.2 error codes, each with a description for the client developer.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// Malformed request.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// Client authentication failed.
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    /// The grant (code, refresh token) is invalid.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    /// The client may not use this grant type.
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    /// Unknown grant type.
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    /// A requested scope is unknown or not allowed.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// Something failed on our side; logged, not shown.
+    #[error("server_error: {0}")]
+    Server(String),
+}
+
+impl From<DomainError> for OAuthError {
+    fn from(error: DomainError) -> Self {
+        OAuthError::Server(error.to_string())
+    }
+}
+
+/// How the client presented its credentials.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAuth {
+    /// From `Authorization: Basic` (client_secret_basic).
+    pub basic: Option<(String, String)>,
+    /// `client_id` form parameter.
+    pub form_client_id: Option<String>,
+    /// `client_secret` form parameter (client_secret_post).
+    pub form_client_secret: Option<String>,
+}
+
+/// A token request as received.
+#[derive(Clone, Debug, Default)]
+pub struct TokenRequest {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `scope`, space-separated.
+    pub scope: Option<String>,
+    /// The client's credentials.
+    pub client: ClientAuth,
+}
+
+/// A successful token response.
+#[derive(Clone, Debug)]
+pub struct TokenGrant {
+    /// The access token.
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// Handles `POST /{envId}/as/token`.
+pub async fn exchange(
+    store: &Store,
+    tokens: &TokenService,
+    env: EnvironmentId,
+    request: TokenRequest,
+) -> Result<TokenGrant, OAuthError> {
+    let grant_type = request.grant_type.as_deref().map(str::trim).unwrap_or_default();
+    match grant_type {
+        "" => Err(OAuthError::InvalidRequest("'grant_type' is required.".into())),
+        "client_credentials" => client_credentials(store, tokens, env, request).await,
+        "authorization_code" | "refresh_token" => {
+            Err(OAuthError::UnsupportedGrantType(format!("'{grant_type}' is not enabled on this server yet.")))
+        }
+        other => Err(OAuthError::UnsupportedGrantType(format!("Unknown grant_type '{other}'."))),
+    }
+}
+
+async fn client_credentials(
+    store: &Store,
+    tokens: &TokenService,
+    env: EnvironmentId,
+    request: TokenRequest,
+) -> Result<TokenGrant, OAuthError> {
+    let app = authenticate_client(store, env, &request.client).await?;
+    if !app.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(OAuthError::UnauthorizedClient("This application may not use client_credentials.".into()));
+    }
+    let allowed: &[&str] = if app.app_type == AppType::Worker { &[ADMIN_SCOPE] } else { &[] };
+    let scopes: Vec<String> = match request.scope.as_deref().map(str::trim) {
+        None | Some("") => allowed.iter().map(|s| (*s).to_owned()).collect(),
+        Some(requested) => {
+            let mut granted: Vec<String> = Vec::new();
+            for scope in requested.split_whitespace() {
+                if !allowed.contains(&scope) {
+                    return Err(OAuthError::InvalidScope(format!(
+                        "Scope '{scope}' is not granted to this application."
+                    )));
+                }
+                if !granted.iter().any(|g| g == scope) {
+                    granted.push(scope.to_owned());
+                }
+            }
+            granted
+        }
+    };
+    let client_id = app.id.to_string();
+    let issued = tokens.issue(env, &client_id, &client_id, &scopes).await?;
+    Ok(TokenGrant { access_token: issued.token, expires_in: issued.expires_in, scope: scopes.join(" ") })
+}
+
+/// Authenticates the client with exactly one method, the one it is registered for.
+pub async fn authenticate_client(
+    store: &Store,
+    env: EnvironmentId,
+    auth: &ClientAuth,
+) -> Result<Application, OAuthError> {
+    let (client_id, secret, method) = match (&auth.basic, &auth.form_client_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::InvalidRequest("Use only one client authentication method.".into()));
+        }
+        (Some((id, secret)), None) => {
+            if auth.form_client_id.as_ref().is_some_and(|form_id| form_id != id) {
+                return Err(OAuthError::InvalidRequest("'client_id' does not match the Authorization header.".into()));
+            }
+            (id.clone(), Some(secret.clone()), TokenAuthMethod::ClientSecretBasic)
+        }
+        (None, Some(secret)) => {
+            let id = auth
+                .form_client_id
+                .clone()
+                .ok_or_else(|| OAuthError::InvalidRequest("'client_id' is required.".into()))?;
+            (id, Some(secret.clone()), TokenAuthMethod::ClientSecretPost)
+        }
+        (None, None) => match &auth.form_client_id {
+            Some(id) => (id.clone(), None, TokenAuthMethod::None),
+            None => return Err(OAuthError::InvalidClient("Client authentication is required.".into())),
+        },
+    };
+    let unknown = || OAuthError::InvalidClient("Client authentication failed.".into());
+    let id = ApplicationId::parse(&client_id).ok_or_else(unknown)?;
+    let (app, credentials) = match store.get_application_with_credentials(env, id).await {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Err(unknown()),
+        Err(e) => return Err(OAuthError::Server(e.to_string())),
+    };
+    if app.token_endpoint_auth_method != method {
+        return Err(OAuthError::InvalidClient(format!(
+            "This client must authenticate with {}.",
+            match app.token_endpoint_auth_method {
+                TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
+                TokenAuthMethod::ClientSecretPost => "client_secret_post",
+                TokenAuthMethod::None => "none (public client)",
+            }
+        )));
+    }
+    if let Some(secret) = secret
+        && !password::verify(credentials.secret_hash, secret).await
+    {
+        return Err(unknown());
+    }
+    if !app.enabled {
+        return Err(OAuthError::InvalidClient("This application is disabled.".into()));
+    }
+    Ok(app)
+}

@@ -1,0 +1,406 @@
+//! The one error format, and the one place where errors of every layer become HTTP responses.
+//!
+//! Management API errors are `{id, code, message, details[]}` (PingOne's shape); errors on the OAuth
+//! endpoints under `/{envId}/as/` use RFC 6749 §5.2 (`{error, error_description}`).
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object};
+use uuid::Uuid;
+
+use crate::domain::error::{DomainError, FieldError, FieldErrorKind};
+use crate::domain::tokens::OAuthError;
+
+/// Top-level error codes, with their HTTP status and standard message in one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the body or a parameter breaks a rule.
+    InvalidData,
+    /// 400 (or 405/413/415): the request itself is malformed or not supported.
+    InvalidRequest,
+    /// 401: no valid access token.
+    AccessFailed,
+    /// 403: the token lacks the permission.
+    Forbidden,
+    /// 404: nothing there (or nothing the caller may know about).
+    NotFound,
+    /// 405: the method is not supported on this resource.
+    MethodNotAllowed,
+    /// 413: the body is too large.
+    PayloadTooLarge,
+    /// 415: the `Content-Type` is not accepted.
+    UnsupportedMediaType,
+    /// 429: too many requests.
+    RequestLimited,
+    /// 500: our fault; details are in the logs under the error id.
+    Unexpected,
+    /// 503: the request did not finish in time or a dependency is down.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// HTTP status, wire code and the default message.
+    pub fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        use ErrorCode::*;
+        match self {
+            InvalidData => (
+                StatusCode::BAD_REQUEST,
+                "INVALID_DATA",
+                "The request could not be completed. One or more validation errors were in the request.",
+            ),
+            InvalidRequest => (
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "The request could not be completed. The request was malformed or invalid.",
+            ),
+            AccessFailed => (
+                StatusCode::UNAUTHORIZED,
+                "ACCESS_FAILED",
+                "The request could not be completed. You do not have access to this resource.",
+            ),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                "ACCESS_FAILED",
+                "The request could not be completed. You do not have permission to perform this operation.",
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "The request could not be completed. The requested resource was not found.",
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "INVALID_REQUEST",
+                "The request could not be completed. The HTTP method is not supported for this resource.",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "INVALID_REQUEST",
+                "The request could not be completed. The request body is too large.",
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "INVALID_REQUEST",
+                "The request could not be completed. The Content-Type is not supported.",
+            ),
+            RequestLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "REQUEST_LIMITED",
+                "The request could not be completed. Too many requests; retry later.",
+            ),
+            Unexpected => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNEXPECTED_ERROR",
+                "The request could not be completed. An unexpected error occurred.",
+            ),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNEXPECTED_ERROR",
+                "The request could not be completed. The service is temporarily unavailable.",
+            ),
+        }
+    }
+}
+
+/// Extra facts about a detail, e.g. what a filter may use.
+#[derive(Clone, Debug, Default, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct InnerError {
+    /// Attributes the filter supports.
+    #[oai(skip_serializing_if_is_empty)]
+    pub supported_attributes: Vec<String>,
+    /// Operators the filter supports.
+    #[oai(skip_serializing_if_is_empty)]
+    pub supported_operators: Vec<String>,
+}
+
+/// One specific problem with the request.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ErrorDetail {
+    /// Detail code: `REQUIRED_VALUE`, `INVALID_VALUE`, `UNIQUENESS_VIOLATION`, `INVALID_FILTER`, `INVALID_PARAMETER`, `INVALID_TOKEN`, `INSUFFICIENT_PERMISSIONS`, `SIZE_LIMIT_EXCEEDED`.
+    pub code: String,
+    /// The offending field or parameter.
+    #[oai(skip_serializing_if_is_none)]
+    pub target: Option<String>,
+    /// What is wrong, for a developer.
+    pub message: String,
+    /// Extra facts for some codes.
+    #[oai(skip_serializing_if_is_none)]
+    pub inner_error: Option<InnerError>,
+}
+
+/// The body of every error response of the management API.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Unique id of this error; quote it when reporting a problem (it is in our logs).
+    pub id: Uuid,
+    /// `INVALID_DATA`, `INVALID_REQUEST`, `ACCESS_FAILED`, `NOT_FOUND`, `REQUEST_LIMITED` or `UNEXPECTED_ERROR`.
+    pub code: String,
+    /// What went wrong, for a developer.
+    pub message: String,
+    /// Specific problems, when known.
+    #[oai(skip_serializing_if_is_empty)]
+    pub details: Vec<ErrorDetail>,
+}
+
+/// An error on its way to the client; the cause of a 5xx is kept for the log only.
+#[derive(Debug, thiserror::Error)]
+#[error("{} {}", .body.code, .body.message)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    cause: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with the code's standard message.
+    pub fn new(code: ErrorCode) -> Self {
+        let (status, wire, message) = code.parts();
+        Self {
+            status,
+            body: ErrorBody { id: Uuid::new_v4(), code: wire.into(), message: message.into(), details: vec![] },
+            cause: None,
+            retry_after: None,
+        }
+    }
+
+    /// Replaces the message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.body.message = message.into();
+        self
+    }
+
+    /// Adds a detail.
+    pub fn with_detail(mut self, code: &str, target: Option<&str>, message: impl Into<String>) -> Self {
+        self.body.details.push(ErrorDetail {
+            code: code.into(),
+            target: target.map(str::to_owned),
+            message: message.into(),
+            inner_error: None,
+        });
+        self
+    }
+
+    /// Adds a `Retry-After` header (seconds).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// A 500 whose cause is logged under the error id and never sent.
+    pub fn unexpected(cause: impl Into<String>) -> Self {
+        Self { cause: Some(cause.into()), ..Self::new(ErrorCode::Unexpected) }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The wire body.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+
+    fn log_if_server_error(&self) {
+        if self.status.is_server_error() {
+            tracing::error!(error.id = %self.body.id, cause = self.cause.as_deref().unwrap_or("-"), "request failed");
+        }
+    }
+}
+
+fn field_detail(field: FieldError) -> ErrorDetail {
+    let code = match field.kind {
+        FieldErrorKind::Required => "REQUIRED_VALUE",
+        FieldErrorKind::Invalid => "INVALID_VALUE",
+        FieldErrorKind::Uniqueness => "UNIQUENESS_VIOLATION",
+        FieldErrorKind::InvalidFilter => "INVALID_FILTER",
+    };
+    ErrorDetail { code: code.into(), target: Some(field.target), message: field.message, inner_error: None }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid(fields) => {
+                let mut api = ApiError::new(ErrorCode::InvalidData);
+                api.body.details = fields.into_iter().map(field_detail).collect();
+                api
+            }
+            DomainError::InvalidState(message) => ApiError::new(ErrorCode::InvalidData).with_message(message),
+            DomainError::NotFound => ApiError::new(ErrorCode::NotFound),
+            DomainError::Forbidden(message) => {
+                ApiError::new(ErrorCode::Forbidden).with_detail("INSUFFICIENT_PERMISSIONS", None, message)
+            }
+            DomainError::Unexpected(cause) => ApiError::unexpected(cause),
+        }
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        self.log_if_server_error();
+        let mut response =
+            Response::builder().status(self.status).content_type("application/json").body(self.body.to_json_string());
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert("Retry-After", value);
+        }
+        response
+    }
+}
+
+/// Documents the error statuses every management operation can answer, all with [`ErrorBody`].
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        let statuses: [(u16, &'static str); 7] = [
+            (
+                400,
+                "Invalid request or data: `INVALID_DATA` / `INVALID_REQUEST`, with `details[].target` naming the field.",
+            ),
+            (401, "`ACCESS_FAILED`: missing, malformed or expired access token."),
+            (403, "`ACCESS_FAILED`: the token lacks the permission."),
+            (404, "`NOT_FOUND`: no such resource in this environment (also for another environment's resources)."),
+            (415, "`INVALID_REQUEST`: the `Content-Type` is not accepted."),
+            (429, "`REQUEST_LIMITED`: too many requests; see `Retry-After`."),
+            (500, "`UNEXPECTED_ERROR`: quote the error `id` when reporting it."),
+        ];
+        MetaResponses {
+            responses: statuses
+                .into_iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType { content_type: "application/json", schema: ErrorBody::schema_ref() }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+/// Turns any error that reached the edge into a response in the right format for its path.
+pub fn error_response(error: poem::Error, oauth_path: bool) -> Response {
+    // Unknown paths and methods are routing errors, answered in the API format everywhere.
+    let routing = matches!(error.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED);
+    if oauth_path && !routing && !error.is::<ApiError>() {
+        return oauth_error_response(framework_to_oauth(error));
+    }
+    match error.downcast::<ApiError>() {
+        Ok(api) => poem::error::ResponseError::as_response(&api),
+        Err(other) => {
+            let api = framework_to_api(other);
+            poem::error::ResponseError::as_response(&api)
+        }
+    }
+}
+
+/// Maps poem and poem-openapi's own errors (routing, parsing, auth) into the one format.
+fn framework_to_api(error: poem::Error) -> ApiError {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+    let status = error.status();
+    if let Some(param) = error.downcast_ref::<ParseParamError>() {
+        return ApiError::new(ErrorCode::InvalidRequest).with_detail(
+            "INVALID_PARAMETER",
+            Some(param.name),
+            format!("Parameter '{}' is invalid: {}", param.name, param.reason),
+        );
+    }
+    if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
+        return ApiError::new(ErrorCode::InvalidData).with_detail("INVALID_VALUE", None, payload.reason.clone());
+    }
+    match status {
+        StatusCode::UNAUTHORIZED => ApiError::new(ErrorCode::AccessFailed).with_detail(
+            "INVALID_TOKEN",
+            None,
+            "A valid 'Authorization: Bearer <access token>' header is required.",
+        ),
+        StatusCode::FORBIDDEN => ApiError::new(ErrorCode::Forbidden),
+        StatusCode::NOT_FOUND => ApiError::new(ErrorCode::NotFound),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(ErrorCode::MethodNotAllowed),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge).with_detail(
+            "SIZE_LIMIT_EXCEEDED",
+            None,
+            "The request body exceeds the configured limit.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(ErrorCode::UnsupportedMediaType)
+            .with_message(format!("The request could not be completed. {error}.")),
+        StatusCode::TOO_MANY_REQUESTS => ApiError::new(ErrorCode::RequestLimited),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
+            ApiError { cause: Some(error.to_string()), ..ApiError::new(ErrorCode::Unavailable) }
+        }
+        s if s.is_client_error() => ApiError::new(ErrorCode::InvalidRequest)
+            .with_message(format!("The request could not be completed. {error}.")),
+        _ => ApiError::unexpected(error.to_string()),
+    }
+}
+
+/// RFC 6749 §5.2 error body.
+#[derive(Clone, Debug, Object)]
+pub struct OAuthErrorBody {
+    /// The error code, e.g. `invalid_client`.
+    pub error: String,
+    /// A sentence for the client developer.
+    pub error_description: String,
+}
+
+/// An OAuth error's status, body and whether it needs `WWW-Authenticate`.
+pub fn oauth_error_parts(error: OAuthError) -> (StatusCode, OAuthErrorBody) {
+    let (status, code, description) = match error {
+        OAuthError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
+        OAuthError::InvalidClient(d) => (StatusCode::UNAUTHORIZED, "invalid_client", d),
+        OAuthError::InvalidGrant(d) => (StatusCode::BAD_REQUEST, "invalid_grant", d),
+        OAuthError::UnauthorizedClient(d) => (StatusCode::BAD_REQUEST, "unauthorized_client", d),
+        OAuthError::UnsupportedGrantType(d) => (StatusCode::BAD_REQUEST, "unsupported_grant_type", d),
+        OAuthError::InvalidScope(d) => (StatusCode::BAD_REQUEST, "invalid_scope", d),
+        OAuthError::Server(cause) => {
+            let id = Uuid::new_v4();
+            tracing::error!(error.id = %id, cause = %cause, "oauth request failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("An unexpected error occurred (id {id})."))
+        }
+    };
+    (status, OAuthErrorBody { error: code.into(), error_description: description })
+}
+
+/// The full RFC 6749 error response, with `WWW-Authenticate` on 401 (§5.2) and no caching.
+pub fn oauth_error_response(error: OAuthError) -> Response {
+    let (status, body) = oauth_error_parts(error);
+    let mut response = Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .header("Cache-Control", "no-store")
+        .body(body.to_json_string());
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"assent\""));
+    }
+    response
+}
+
+fn framework_to_oauth(error: poem::Error) -> OAuthError {
+    match error.status() {
+        s if s.is_server_error() => OAuthError::Server(error.to_string()),
+        _ => OAuthError::InvalidRequest(error.to_string()),
+    }
+}
+
+/// Lets handlers answer with a prepared response type.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        poem::error::ResponseError::as_response(&self)
+    }
+}

@@ -1,0 +1,13 @@
+//! Assent: a multi-tenant consent service for identity platforms.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod enrich;
+pub mod error;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

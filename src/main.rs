@@ -1,0 +1,33 @@
+//! The `assent` binary: parse the command line, load settings, then serve or bootstrap.
+
+use anyhow::Context;
+use assent::cli::{Cli, Command};
+use assent::config::Config;
+use assent::startup::{Application, bootstrap};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Config::load(cli.config.as_deref())?.validate()?;
+    let _telemetry = assent::telemetry::init(settings.log_format, &settings.log_level).map_err(anyhow::Error::msg)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+        }
+        Command::Bootstrap { name } => {
+            let created = bootstrap(&settings, name).await?;
+            let out = serde_json::json!({
+                "environmentId": created.environment.id.to_string(),
+                "clientId": created.client_id,
+                "clientSecret": created.client_secret,
+            });
+            println!("{}", serde_json::to_string(&out).context("printing the result")?);
+            Ok(())
+        }
+    }
+}

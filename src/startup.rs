@@ -1,0 +1,107 @@
+//! Building and running the server: bind, wire state and routes, serve until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+
+use crate::api::api_service;
+use crate::api::middleware::{self, Limits};
+use crate::auth::tokens::TokenService;
+use crate::config::Settings;
+use crate::domain::environments::{self, Bootstrapped};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// A bound, ready-to-serve server.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    state: AppState,
+    settings: Settings,
+}
+
+/// Derives the public URL from the bound address when none is configured.
+fn public_url(settings: &Settings, address: SocketAddr) -> String {
+    settings.public_url.clone().unwrap_or_else(|| {
+        let host = if address.ip().is_unspecified() { "127.0.0.1".to_string() } else { address.ip().to_string() };
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        format!("http://{host}:{}", address.port())
+    })
+}
+
+/// Opens the store (running migrations) and builds the shared state.
+async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppState> {
+    let store = Store::connect(&settings.store)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database (ASSENT_DATABASE_URL): {e}"))?;
+    let tokens =
+        TokenService::new(store.clone(), settings.secrets.clone(), public_url.clone(), settings.token_lifetime_secs);
+    Ok(AppState { store, tokens: Arc::new(tokens), secrets: settings.secrets.clone(), public_url: public_url.into() })
+}
+
+/// The whole HTTP application for `state`.
+pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
+    let service = api_service(&state.public_url);
+    let spec = service.spec_endpoint_yaml();
+    Route::new()
+        .nest("/", service)
+        .at("/openapi.yaml", spec)
+        .at("/health", poem::endpoint::make_sync(|_| "ok"))
+        .data(state)
+        .around(middleware::wrapper(Limits {
+            timeout: settings.request_timeout,
+            body_bytes: settings.request_body_limit,
+        }))
+}
+
+impl Application {
+    /// Binds the listen address (port 0 picks a free port) and prepares the state.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let acceptor = TcpListener::bind(settings.listen)
+            .into_acceptor()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (ASSENT_LISTEN): {e}", settings.listen))?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| anyhow::anyhow!("listener has no socket address"))?;
+        let state = state(&settings, public_url(&settings, address)).await?;
+        Ok(Self { acceptor, address, state, settings })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The public base URL links are built from.
+    pub fn public_url(&self) -> String {
+        self.state.public_url.to_string()
+    }
+
+    /// The shared state (tests use it to bootstrap environments).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(address = %self.address, public_url = %self.state.public_url, database = self.state.store.backend_name(), "assent listening");
+        let app = app(self.state.clone(), &self.settings);
+        Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, None).await?;
+        Ok(())
+    }
+}
+
+/// `assent bootstrap`: creates an environment with an administrator worker application.
+pub async fn bootstrap(settings: &Settings, name: String) -> anyhow::Result<Bootstrapped> {
+    let state = state(settings, public_url(settings, settings.listen)).await?;
+    let created = environments::bootstrap(&state.store, &state.secrets, name)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+    state.store.close().await.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;
+    Ok(created)
+}

@@ -1,0 +1,27 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use crate::auth::secrets::SecretBox;
+use crate::auth::tokens::TokenService;
+use crate::store::Store;
+
+/// Everything a request may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Token issuing and verification, with cached keys.
+    pub tokens: Arc<TokenService>,
+    /// Master key box for stored secrets.
+    pub secrets: SecretBox,
+    /// Public base URL (no trailing slash) for absolute links.
+    pub public_url: Arc<str>,
+}
+
+impl AppState {
+    /// Absolute URL of an environment-relative path such as `/v1/environments/{id}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}

@@ -1,0 +1,231 @@
+//! Applications, scoped by environment; enum settings are stored by their wire names.
+
+use entities::application;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::error::conflict_on;
+use super::{Store, StoreError};
+use crate::domain::applications::{
+    AppType, Application, ClientSecret, GrantType, PkceEnforcement, Protocol, ResponseType, TokenAuthMethod,
+};
+use crate::domain::ids::{ApplicationId, EnvironmentId};
+
+/// What the token endpoint needs to authenticate a client.
+#[derive(Clone, Debug)]
+pub struct ClientCredentials {
+    /// Argon2 PHC string of the secret.
+    pub secret_hash: String,
+    /// Sealed clear secret.
+    pub sealed_secret: Vec<u8>,
+}
+
+/// Two-way mapping between an enum and its stored name; unknown stored names are a database error.
+macro_rules! stored_names {
+    ($ty:ty { $($variant:path => $name:literal),+ $(,)? }) => {
+        impl StoredName for $ty {
+            fn stored_name(&self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+            fn from_stored(name: &str) -> Result<Self, StoreError> {
+                match name {
+                    $($name => Ok($variant),)+
+                    other => Err(StoreError::Database(format!("unknown stored value '{other}' for {}", stringify!($ty)))),
+                }
+            }
+        }
+    };
+}
+
+trait StoredName: Sized {
+    fn stored_name(&self) -> &'static str;
+    fn from_stored(name: &str) -> Result<Self, StoreError>;
+}
+
+stored_names!(AppType { AppType::Worker => "WORKER", AppType::WebApp => "WEB_APP", AppType::NativeApp => "NATIVE_APP", AppType::SinglePageApp => "SINGLE_PAGE_APP" });
+stored_names!(GrantType { GrantType::AuthorizationCode => "AUTHORIZATION_CODE", GrantType::ClientCredentials => "CLIENT_CREDENTIALS", GrantType::RefreshToken => "REFRESH_TOKEN" });
+stored_names!(ResponseType { ResponseType::Code => "CODE" });
+stored_names!(TokenAuthMethod { TokenAuthMethod::ClientSecretBasic => "CLIENT_SECRET_BASIC", TokenAuthMethod::ClientSecretPost => "CLIENT_SECRET_POST", TokenAuthMethod::None => "NONE" });
+stored_names!(PkceEnforcement { PkceEnforcement::Optional => "OPTIONAL", PkceEnforcement::S256Required => "S256_REQUIRED" });
+stored_names!(Protocol { Protocol::OpenIdConnect => "OPENID_CONNECT" });
+
+fn names_to_json<T: StoredName>(items: &[T]) -> Json {
+    Json::Array(items.iter().map(|i| Json::String(i.stored_name().to_owned())).collect())
+}
+
+fn names_from_json<T: StoredName>(value: &Json) -> Result<Vec<T>, StoreError> {
+    strings_from_json(value)?.iter().map(|s| T::from_stored(s)).collect()
+}
+
+fn strings_from_json(value: &Json) -> Result<Vec<String>, StoreError> {
+    serde_json::from_value(value.clone()).map_err(|e| StoreError::Database(format!("stored list: {e}")))
+}
+
+/// The row for a new application.
+pub(super) fn to_row(app: &Application, secret: &ClientSecret) -> application::Model {
+    application::Model {
+        environment_id: app.environment_id.as_uuid(),
+        id: app.id.as_uuid(),
+        name: app.name.clone(),
+        description: app.description.clone(),
+        enabled: app.enabled,
+        protocol: app.protocol.stored_name().to_owned(),
+        app_type: app.app_type.stored_name().to_owned(),
+        grant_types: names_to_json(&app.grant_types),
+        response_types: names_to_json(&app.response_types),
+        redirect_uris: Json::Array(app.redirect_uris.iter().cloned().map(Json::String).collect()),
+        token_endpoint_auth_method: app.token_endpoint_auth_method.stored_name().to_owned(),
+        pkce_enforcement: app.pkce_enforcement.stored_name().to_owned(),
+        secret_hash: secret.hash.clone(),
+        secret_sealed: secret.sealed.clone(),
+        created_at: app.created_at,
+        updated_at: app.updated_at,
+    }
+}
+
+fn to_domain(row: application::Model) -> Result<Application, StoreError> {
+    Ok(Application {
+        id: ApplicationId::from_uuid(row.id),
+        environment_id: EnvironmentId::from_uuid(row.environment_id),
+        name: row.name,
+        description: row.description,
+        enabled: row.enabled,
+        protocol: Protocol::from_stored(&row.protocol)?,
+        app_type: AppType::from_stored(&row.app_type)?,
+        grant_types: names_from_json(&row.grant_types)?,
+        response_types: names_from_json(&row.response_types)?,
+        redirect_uris: strings_from_json(&row.redirect_uris)?,
+        token_endpoint_auth_method: TokenAuthMethod::from_stored(&row.token_endpoint_auth_method)?,
+        pkce_enforcement: PkceEnforcement::from_stored(&row.pkce_enforcement)?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn scoped(env: EnvironmentId) -> sea_orm::Select<application::Entity> {
+    application::Entity::find().filter(application::Column::EnvironmentId.eq(env.as_uuid()))
+}
+
+fn one(env: EnvironmentId, id: ApplicationId) -> sea_orm::Select<application::Entity> {
+    scoped(env).filter(application::Column::Id.eq(id.as_uuid()))
+}
+
+impl Store {
+    /// Inserts an application with its secret.
+    pub async fn insert_application(
+        &self,
+        env: EnvironmentId,
+        app: &Application,
+        secret: &ClientSecret,
+    ) -> Result<(), StoreError> {
+        debug_assert_eq!(env, app.environment_id);
+        to_row(app, secret).into_active_model().insert(&self.db).await.map_err(conflict_on("id"))?;
+        Ok(())
+    }
+
+    /// Reads one application.
+    pub async fn get_application(&self, env: EnvironmentId, id: ApplicationId) -> Result<Application, StoreError> {
+        to_domain(one(env, id).one(&self.db).await?.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Reads one application with what is needed to authenticate it.
+    pub async fn get_application_with_credentials(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+    ) -> Result<(Application, ClientCredentials), StoreError> {
+        let row = one(env, id).one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        let credentials =
+            ClientCredentials { secret_hash: row.secret_hash.clone(), sealed_secret: row.secret_sealed.clone() };
+        Ok((to_domain(row)?, credentials))
+    }
+
+    /// Only the credentials of an application.
+    pub async fn get_client_credentials(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+    ) -> Result<ClientCredentials, StoreError> {
+        self.get_application_with_credentials(env, id).await.map(|(_, c)| c)
+    }
+
+    /// Up to `limit` applications after the cursor id, in id (creation) order.
+    pub async fn list_applications(
+        &self,
+        env: EnvironmentId,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<Application>, StoreError> {
+        let mut query = scoped(env).order_by_asc(application::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(application::Column::Id.gt(after));
+        }
+        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// Writes every setting of `app` (not its secret).
+    pub async fn update_application(&self, env: EnvironmentId, app: &Application) -> Result<(), StoreError> {
+        let result = application::Entity::update_many()
+            .col_expr(application::Column::Name, Expr::value(app.name.clone()))
+            .col_expr(application::Column::Description, Expr::value(app.description.clone()))
+            .col_expr(application::Column::Enabled, Expr::value(app.enabled))
+            .col_expr(application::Column::Protocol, Expr::value(app.protocol.stored_name()))
+            .col_expr(application::Column::AppType, Expr::value(app.app_type.stored_name()))
+            .col_expr(application::Column::GrantTypes, Expr::value(names_to_json(&app.grant_types)))
+            .col_expr(application::Column::ResponseTypes, Expr::value(names_to_json(&app.response_types)))
+            .col_expr(
+                application::Column::RedirectUris,
+                Expr::value(Json::Array(app.redirect_uris.iter().cloned().map(Json::String).collect())),
+            )
+            .col_expr(
+                application::Column::TokenEndpointAuthMethod,
+                Expr::value(app.token_endpoint_auth_method.stored_name()),
+            )
+            .col_expr(application::Column::PkceEnforcement, Expr::value(app.pkce_enforcement.stored_name()))
+            .col_expr(application::Column::UpdatedAt, Expr::value(app.updated_at))
+            .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(application::Column::Id.eq(app.id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Replaces the secret of an application.
+    pub async fn replace_client_secret(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+        secret: &ClientSecret,
+    ) -> Result<(), StoreError> {
+        let result = application::Entity::update_many()
+            .col_expr(application::Column::SecretHash, Expr::value(secret.hash.clone()))
+            .col_expr(application::Column::SecretSealed, Expr::value(secret.sealed.clone()))
+            .col_expr(application::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+            .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(application::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes an application.
+    pub async fn delete_application(&self, env: EnvironmentId, id: ApplicationId) -> Result<(), StoreError> {
+        let result = application::Entity::delete_many()
+            .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(application::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! Environments and their signing keys.
+
+use entities::{environment, signing_key};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
+
+use super::error::conflict_on;
+use super::{Store, StoreError};
+use crate::auth::keys::{PublicJwk, SigningKey};
+use crate::auth::secrets::SecretBox;
+use crate::domain::applications::{Application, ClientSecret};
+use crate::domain::environments::Environment;
+use crate::domain::ids::{EnvironmentId, KeyId};
+
+/// A stored signing key, private half still sealed.
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    /// Key id.
+    pub id: KeyId,
+    /// AES-GCM sealed PKCS#8 DER.
+    pub private_sealed: Vec<u8>,
+    /// Public JWK.
+    pub public: PublicJwk,
+}
+
+impl Store {
+    /// Inserts an environment with its first signing key and administrator application, in one transaction.
+    pub async fn insert_environment(
+        &self,
+        env: &Environment,
+        key: &SigningKey,
+        sealer: &SecretBox,
+        app: &Application,
+        secret: &ClientSecret,
+    ) -> Result<(), StoreError> {
+        let sealed_key = sealer.seal_bytes(&key.private_der).map_err(StoreError::Database)?;
+        let tx = self.db.begin().await?;
+        environment::Model {
+            id: env.id.as_uuid(),
+            name: env.name.clone(),
+            created_at: env.created_at,
+            updated_at: env.updated_at,
+        }
+        .into_active_model()
+        .insert(&tx)
+        .await?;
+        signing_key::Model {
+            environment_id: env.id.as_uuid(),
+            id: key.id.as_uuid(),
+            private_key_sealed: sealed_key,
+            public_x: key.public.x.clone(),
+            public_y: key.public.y.clone(),
+            created_at: env.created_at,
+        }
+        .into_active_model()
+        .insert(&tx)
+        .await?;
+        super::applications::to_row(app, secret).into_active_model().insert(&tx).await.map_err(conflict_on("id"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads one environment.
+    pub async fn get_environment(&self, env: EnvironmentId) -> Result<Environment, StoreError> {
+        let row = environment::Entity::find_by_id(env.as_uuid()).one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        Ok(Environment {
+            id: EnvironmentId::from_uuid(row.id),
+            name: row.name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// The environment's signing keys, newest first (the first one signs).
+    pub async fn signing_keys(&self, env: EnvironmentId) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = signing_key::Entity::find()
+            .filter(signing_key::Column::EnvironmentId.eq(env.as_uuid()))
+            .order_by_desc(signing_key::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredKey {
+                id: KeyId::from_uuid(row.id),
+                private_sealed: row.private_key_sealed,
+                public: PublicJwk { kid: row.id.to_string(), x: row.public_x, y: row.public_y },
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,82 @@
+//! Storage: the only module that speaks SeaORM. Every query is scoped by environment id first.
+
+mod applications;
+mod environments;
+mod error;
+mod users;
+
+pub use applications::ClientCredentials;
+pub use error::StoreError;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+
+/// Connection settings taken from the configuration.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long a query may wait for a pooled connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
+    pub statement_timeout: Duration,
+}
+
+/// Handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .sqlx_logging(false);
+        let is_postgres = settings.url.starts_with("postgres");
+        if is_postgres {
+            let ms = settings.statement_timeout.as_millis();
+            options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.to_string())]));
+        } else {
+            let busy = settings.statement_timeout;
+            // WAL lets readers proceed while one writer commits; FULL sync keeps every commit durable.
+            options.map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(busy)
+                    .create_if_missing(true)
+            });
+        }
+        let db = Database::connect(options).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    /// `postgres` or `sqlite`, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => "postgres",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+
+    /// Checks the database answers (readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::from)
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await.map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,135 @@
+//! Users, scoped by environment.
+
+use entities::user;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::error::conflict_on;
+use super::{Store, StoreError};
+use crate::domain::ids::{EnvironmentId, UserId};
+use crate::domain::users::User;
+
+fn to_domain(row: user::Model) -> User {
+    User {
+        id: UserId::from_uuid(row.id),
+        environment_id: EnvironmentId::from_uuid(row.environment_id),
+        username: row.username,
+        email: row.email,
+        given_name: row.given_name,
+        family_name: row.family_name,
+        enabled: row.enabled,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn scoped(env: EnvironmentId) -> sea_orm::Select<user::Entity> {
+    user::Entity::find().filter(user::Column::EnvironmentId.eq(env.as_uuid()))
+}
+
+impl Store {
+    /// Inserts a user; a taken username is a conflict on `username`.
+    pub async fn insert_user(
+        &self,
+        env: EnvironmentId,
+        u: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        user::Model {
+            environment_id: env.as_uuid(),
+            id: u.id.as_uuid(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            given_name: u.given_name.clone(),
+            family_name: u.family_name.clone(),
+            enabled: u.enabled,
+            password_hash: password_hash.map(str::to_owned),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+        .into_active_model()
+        .insert(&self.db)
+        .await
+        .map_err(conflict_on("username"))?;
+        Ok(())
+    }
+
+    /// Reads one user.
+    pub async fn get_user(&self, env: EnvironmentId, id: UserId) -> Result<User, StoreError> {
+        scoped(env)
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .one(&self.db)
+            .await?
+            .map(to_domain)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Up to `limit` users after the cursor id, in id (creation) order.
+    pub async fn list_users(
+        &self,
+        env: EnvironmentId,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut query = scoped(env).order_by_asc(user::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(user::Column::Id.gt(after));
+        }
+        Ok(query.all(&self.db).await?.into_iter().map(to_domain).collect())
+    }
+
+    /// Writes every attribute of `u`; the password only when a new hash is given.
+    pub async fn update_user(
+        &self,
+        env: EnvironmentId,
+        u: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut update = user::Entity::update_many()
+            .col_expr(user::Column::Username, Expr::value(u.username.clone()))
+            .col_expr(user::Column::Email, Expr::value(u.email.clone()))
+            .col_expr(user::Column::GivenName, Expr::value(u.given_name.clone()))
+            .col_expr(user::Column::FamilyName, Expr::value(u.family_name.clone()))
+            .col_expr(user::Column::Enabled, Expr::value(u.enabled))
+            .col_expr(user::Column::UpdatedAt, Expr::value(u.updated_at));
+        if let Some(hash) = password_hash {
+            update = update.col_expr(user::Column::PasswordHash, Expr::value(hash.to_owned()));
+        }
+        let result = update
+            .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(user::Column::Id.eq(u.id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(conflict_on("username"))?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes a user.
+    pub async fn delete_user(&self, env: EnvironmentId, id: UserId) -> Result<(), StoreError> {
+        let result = user::Entity::delete_many()
+            .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The user and its password hash, for sign-in; `None` hash means no password set.
+    pub async fn get_user_by_username(
+        &self,
+        env: EnvironmentId,
+        username: &str,
+    ) -> Result<(User, Option<String>), StoreError> {
+        let row =
+            scoped(env).filter(user::Column::Username.eq(username)).one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        let hash = row.password_hash.clone();
+        Ok((to_domain(row), hash))
+    }
+}
