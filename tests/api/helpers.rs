@@ -1,0 +1,208 @@
+//! `TestApp`: starts Assent on 127.0.0.1:0 over a fresh SQLite file, or a fresh PostgreSQL database
+//! when `ASSENT_TEST_POSTGRES_URL` is set, and bootstraps an environment with a worker token.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use assent::auth::secrets::generate_master_key;
+use assent::config::{Config, Settings};
+use assent::domain::environments::bootstrap;
+use assent::startup::Application;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Where the test database lives; kept alive as long as the app.
+pub enum TestDatabase {
+    /// A SQLite file in a temporary directory.
+    Sqlite(#[allow(dead_code)] TempDir),
+    /// A PostgreSQL database created for this test.
+    Postgres(#[allow(dead_code)] String),
+}
+
+/// A running server with one bootstrapped environment.
+pub struct TestApp {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The bootstrapped environment.
+    pub env_id: String,
+    /// Its administrator worker.
+    pub client_id: String,
+    /// The worker's secret.
+    pub client_secret: String,
+    /// A worker access token.
+    pub token: String,
+    /// The settings the server runs with (to start a second server on the same database).
+    pub settings: Settings,
+    /// The database, dropped with the app.
+    pub database: TestDatabase,
+    /// The server's shared state (for seeding a second environment).
+    pub state: assent::state::AppState,
+}
+
+/// A second environment in the same server.
+pub struct OtherEnvironment {
+    /// Its id.
+    pub env_id: String,
+    /// A worker token of it.
+    pub token: String,
+}
+
+static POSTGRES_NOTICE: AtomicBool = AtomicBool::new(false);
+
+/// A fresh database URL for one test.
+async fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var("ASSENT_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            if !POSTGRES_NOTICE.swap(true, Ordering::SeqCst) {
+                eprintln!("tests run against PostgreSQL at {admin_url}");
+            }
+            let name = format!("assent_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to ASSENT_TEST_POSTGRES_URL");
+            use sea_orm::ConnectionTrait;
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin_url.clone());
+            (format!("{base}/{name}"), TestDatabase::Postgres(name))
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("assent.db").display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+/// Settings for a test server on `database_url`.
+pub fn test_settings(database_url: &str, secret_key: &str) -> Settings {
+    Config {
+        database_url: database_url.to_owned(),
+        listen: "127.0.0.1:0".into(),
+        secret_key: Some(secret_key.to_owned()),
+        db_max_connections: 5,
+        ..Config::default()
+    }
+    .validate()
+    .expect("valid test settings")
+}
+
+/// Starts a server with `settings` and returns its base URL and state.
+pub async fn start_server(settings: Settings) -> (String, assent::state::AppState) {
+    assent::telemetry::init_for_tests();
+    let app = Application::build(settings).await.expect("server builds");
+    let base = app.public_url();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    (base, state)
+}
+
+impl TestApp {
+    /// A server over a fresh database with one bootstrapped environment.
+    pub async fn spawn() -> TestApp {
+        let (url, database) = fresh_database().await;
+        let settings = test_settings(&url, &generate_master_key());
+        let (base, state) = start_server(settings.clone()).await;
+        let created = bootstrap(&state.store, &state.secrets, "Test environment".into()).await.expect("bootstrap");
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let mut app = TestApp {
+            base,
+            client,
+            env_id: created.environment.id.to_string(),
+            client_id: created.client_id,
+            client_secret: created.client_secret,
+            token: String::new(),
+            settings,
+            database,
+            state,
+        };
+        app.token = app.worker_token(&app.env_id.clone(), &app.client_id.clone(), &app.client_secret.clone()).await;
+        app
+    }
+
+    /// Bootstraps another environment in the same server.
+    pub async fn other_environment(&self) -> OtherEnvironment {
+        let created = bootstrap(&self.state.store, &self.state.secrets, "Other".into()).await.expect("bootstrap");
+        let env_id = created.environment.id.to_string();
+        let token = self.worker_token(&env_id, &created.client_id, &created.client_secret).await;
+        OtherEnvironment { env_id, token }
+    }
+
+    /// A client_credentials token via HTTP Basic.
+    pub async fn worker_token(&self, env_id: &str, client_id: &str, secret: &str) -> String {
+        let response = self
+            .client
+            .post(format!("{}/{env_id}/as/token", self.base))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(response.status(), StatusCode::OK, "token request failed");
+        let body: Value = response.json().await.expect("token json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// URL of a path in this environment's management API (`""` is the environment itself).
+    pub fn env_url(&self, path: &str) -> String {
+        format!("{}/v1/environments/{}{path}", self.base, self.env_id)
+    }
+
+    /// Sends a request with the worker token and checks the status; returns the JSON body (Null when empty).
+    pub async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>, expected: u16) -> Value {
+        call_with(&self.client, &self.token, method, url, body, expected).await
+    }
+
+    /// GET with the worker token.
+    pub async fn get(&self, url: &str, expected: u16) -> Value {
+        self.call(reqwest::Method::GET, url, None, expected).await
+    }
+
+    /// POST JSON with the worker token.
+    pub async fn post(&self, url: &str, body: Value, expected: u16) -> Value {
+        self.call(reqwest::Method::POST, url, Some(body), expected).await
+    }
+
+    /// Creates a user and returns its body.
+    pub async fn create_user(&self, username: &str) -> Value {
+        self.post(&self.env_url("/users"), serde_json::json!({"username": username}), 201).await
+    }
+
+    /// Creates an application and returns its body.
+    pub async fn create_app(&self, body: Value) -> Value {
+        self.post(&self.env_url("/applications"), body, 201).await
+    }
+}
+
+/// Sends a request with `token` and checks the status.
+pub async fn call_with(
+    client: &reqwest::Client,
+    token: &str,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> Value {
+    let mut request = client.request(method.clone(), url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    assert_eq!(status, expected, "{method} {url} answered {status}: {text}");
+    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") }
+}
+
+/// Checks the one error format and returns the body.
+pub fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["code"], code, "error body: {body}");
+    let id = body["id"].as_str().expect("error id");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "id is a UUID: {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message present: {body}");
+}
+
+/// The detail of an error with `code` and `target`, if present.
+pub fn has_detail(body: &Value, code: &str, target: &str) -> bool {
+    body["details"].as_array().is_some_and(|details| details.iter().any(|d| d["code"] == code && d["target"] == target))
+}
