@@ -196,7 +196,7 @@ fn load_or_create_key_file(path: &Path) -> Result<SecretBox, ConfigError> {
     }
     let key = generate_master_key();
     write_private(path, &key).map_err(|e| bad(format!("cannot be created: {e}")))?;
-    SecretBox::from_base64(&key).map_err(|why| bad(why))
+    SecretBox::from_base64(&key).map_err(bad)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

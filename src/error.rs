@@ -152,7 +152,8 @@ pub struct ErrorBody {
 #[error("{} {}", .body.code, .body.message)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    // Boxed: `Result<_, ApiError>` travels through every handler and should stay small.
+    body: Box<ErrorBody>,
     cause: Option<String>,
     retry_after: Option<u64>,
 }
@@ -163,7 +164,12 @@ impl ApiError {
         let (status, wire, message) = code.parts();
         Self {
             status,
-            body: ErrorBody { id: Uuid::new_v4(), code: wire.into(), message: message.into(), details: vec![] },
+            body: Box::new(ErrorBody {
+                id: Uuid::new_v4(),
+                code: wire.into(),
+                message: message.into(),
+                details: vec![],
+            }),
             cause: None,
             retry_after: None,
         }
