@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::secrets::{SecretBox, generate_master_key};
+use crate::enrich::{GeoIpSource, TrustedProxies};
 use crate::store::StoreSettings;
 
 /// Log output style.
@@ -52,6 +53,10 @@ pub struct Config {
     pub request_body_limit: usize,
     /// `ASSENT_REQUEST_TIMEOUT_MS`: a request taking longer is answered 503.
     pub request_timeout_ms: u64,
+    /// `ASSENT_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: String,
+    /// `ASSENT_GEOIP_DB`: path of a GeoIP2/GeoLite2-City `.mmdb`; unset = the bundled database, `none` = no GeoIP.
+    pub geoip_db: Option<String>,
 }
 
 impl Default for Config {
@@ -70,6 +75,8 @@ impl Default for Config {
             db_statement_timeout_ms: 10_000,
             request_body_limit: 64 * 1024,
             request_timeout_ms: 30_000,
+            trusted_proxies: String::new(),
+            geoip_db: None,
         }
     }
 }
@@ -95,6 +102,10 @@ pub struct Settings {
     pub request_body_limit: usize,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Which GeoIP database to load.
+    pub geoip: GeoIpSource,
 }
 
 /// A configuration problem, naming the setting.
@@ -164,6 +175,13 @@ impl Config {
         if self.request_timeout_ms == 0 || self.db_acquire_timeout_ms == 0 || self.db_statement_timeout_ms == 0 {
             return Err(ConfigError("timeouts (ASSENT_*_TIMEOUT_MS) must be greater than 0".into()));
         }
+        let trusted_proxies =
+            TrustedProxies::parse(&self.trusted_proxies).map_err(|why| bad("trusted_proxies", why))?;
+        let geoip = match self.geoip_db.as_deref().map(str::trim) {
+            None | Some("") => GeoIpSource::Bundled,
+            Some(off) if off.eq_ignore_ascii_case("none") => GeoIpSource::Disabled,
+            Some(path) => GeoIpSource::File(PathBuf::from(path)),
+        };
         let secrets = match self.secret_key.as_deref() {
             Some(key) => SecretBox::from_base64(key).map_err(|why| bad("secret_key", why))?,
             None => load_or_create_key_file(Path::new(&self.secret_key_file))?,
@@ -183,6 +201,8 @@ impl Config {
             token_lifetime_secs: self.token_lifetime_secs,
             request_body_limit: self.request_body_limit,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
+            trusted_proxies,
+            geoip,
         })
     }
 }
@@ -243,6 +263,8 @@ mod tests {
         assert!(err.to_string().contains("ASSENT_DATABASE_URL"), "{err}");
         let err = Config { public_url: Some("ftp://x".into()), ..valid() }.validate().unwrap_err();
         assert!(err.to_string().contains("ASSENT_PUBLIC_URL"), "{err}");
+        let err = Config { trusted_proxies: "10.0.0.0/8, nonsense".into(), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_TRUSTED_PROXIES"), "{err}");
         let err = Config { secret_key: Some("short".into()), ..valid() }.validate().unwrap_err();
         assert!(err.to_string().contains("ASSENT_SECRET_KEY"), "{err}");
     }

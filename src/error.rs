@@ -238,6 +238,16 @@ impl From<DomainError> for ApiError {
                 api.body.details = fields.into_iter().map(field_detail).collect();
                 api
             }
+            DomainError::InvalidFilter { message, supported_attributes, supported_operators } => {
+                let mut api = ApiError::new(ErrorCode::InvalidData);
+                api.body.details.push(ErrorDetail {
+                    code: "INVALID_FILTER".into(),
+                    target: Some("filter".into()),
+                    message,
+                    inner_error: Some(InnerError { supported_attributes, supported_operators }),
+                });
+                api
+            }
             DomainError::InvalidState(message) => ApiError::new(ErrorCode::InvalidData).with_message(message),
             DomainError::NotFound => ApiError::new(ErrorCode::NotFound),
             DomainError::Forbidden(message) => {

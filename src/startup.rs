@@ -11,6 +11,7 @@ use crate::api::middleware::{self, Limits};
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::domain::environments::{self, Bootstrapped};
+use crate::enrich::Enricher;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -38,7 +39,14 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         .map_err(|e| anyhow::anyhow!("cannot open the database (ASSENT_DATABASE_URL): {e}"))?;
     let tokens =
         TokenService::new(store.clone(), settings.secrets.clone(), public_url.clone(), settings.token_lifetime_secs);
-    Ok(AppState { store, tokens: Arc::new(tokens), secrets: settings.secrets.clone(), public_url: public_url.into() })
+    Ok(AppState {
+        store,
+        tokens: Arc::new(tokens),
+        secrets: settings.secrets.clone(),
+        public_url: public_url.into(),
+        enricher: Arc::new(Enricher::new(settings.geoip.clone())),
+        trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+    })
 }
 
 /// The whole HTTP application for `state`.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::secrets::SecretBox;
 use crate::auth::tokens::TokenService;
+use crate::enrich::{Enricher, TrustedProxies};
 use crate::store::Store;
 
 /// Everything a request may need; cheap to clone.
@@ -17,6 +18,10 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Public base URL (no trailing slash) for absolute links.
     pub public_url: Arc<str>,
+    /// User-Agent and GeoIP enrichment, loaded once.
+    pub enricher: Arc<Enricher>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {

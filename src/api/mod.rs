@@ -1,6 +1,8 @@
 //! HTTP layer: poem-openapi operations and wire types. Handlers parse, call the domain, and shape answers.
 
 pub mod applications;
+pub mod client;
+pub mod consents;
 pub mod environments;
 pub mod json;
 pub mod middleware;
@@ -24,18 +26,32 @@ pub enum ApiTags {
     Users,
     /// Applications (OAuth clients) of an environment.
     Applications,
+    /// Consent records: the ledger of what users agreed to.
+    Consents,
     /// The OAuth 2.0 authorization server of an environment.
     #[oai(rename = "OAuth")]
     OAuth,
 }
 
 /// Every API of the service; the OpenAPI document is generated from this.
-pub type Apis = (environments::EnvironmentsApi, users::UsersApi, applications::ApplicationsApi, oauth::OAuthApi);
+pub type Apis = (
+    environments::EnvironmentsApi,
+    users::UsersApi,
+    applications::ApplicationsApi,
+    consents::ConsentsApi,
+    oauth::OAuthApi,
+);
 
 /// The OpenAPI service, with `server` as the documented base URL.
 pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (environments::EnvironmentsApi, users::UsersApi, applications::ApplicationsApi, oauth::OAuthApi),
+        (
+            environments::EnvironmentsApi,
+            users::UsersApi,
+            applications::ApplicationsApi,
+            consents::ConsentsApi,
+            oauth::OAuthApi,
+        ),
         "Assent",
         env!("CARGO_PKG_VERSION"),
     )

@@ -1,10 +1,15 @@
 //! The authenticated caller, and the checks that keep it inside its own environment.
 
 use crate::domain::error::DomainError;
-use crate::domain::ids::EnvironmentId;
+use crate::domain::ids::{EnvironmentId, UserId};
 
 /// Scope of worker tokens: full management of their own environment.
 pub const ADMIN_SCOPE: &str = "p1:admin";
+
+/// Self-service scope: read one's own consent records.
+pub const READ_CONSENTS_SCOPE: &str = "p1:read:oauthConsents";
+/// Self-service scope: revoke one's own consent records.
+pub const UPDATE_CONSENTS_SCOPE: &str = "p1:update:oauthConsents";
 
 /// Who is calling, as proven by a verified access token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +46,23 @@ impl Principal {
             Err(DomainError::Forbidden(format!(
                 "This operation needs the '{ADMIN_SCOPE}' scope of a worker application."
             )))
+        }
+    }
+
+    /// Admits an administrator of `env`, or `user` themself holding `scope`. Other users' records
+    /// look exactly like missing ones.
+    pub fn require_admin_or_self(&self, env: EnvironmentId, user: UserId, scope: &str) -> Result<(), DomainError> {
+        self.enter(env)?;
+        if self.has_scope(ADMIN_SCOPE) {
+            return Ok(());
+        }
+        if self.subject != user.to_string() {
+            return Err(DomainError::NotFound);
+        }
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!("This operation needs the '{scope}' scope.")))
         }
     }
 }

@@ -291,7 +291,7 @@ pub async fn prepare(
     secrets: &SecretBox,
 ) -> Result<NewApplication, DomainError> {
     let settings = validate(draft)?;
-    let now = Utc::now();
+    let now = crate::domain::now();
     let mut application = Application {
         id: ApplicationId::new(),
         environment_id: env,
@@ -357,7 +357,7 @@ pub async fn replace_application(
     let mut application = store.get_application(env, id).await?;
     let settings = validate(draft)?;
     apply(&mut application, settings);
-    application.updated_at = Utc::now();
+    application.updated_at = crate::domain::now();
     store.update_application(env, &application).await?;
     Ok(application)
 }

@@ -39,7 +39,7 @@ pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Resu
     let mut v = Validator::default();
     let name = v.check(required_text("name", Some(name), 256));
     let name = v.finish(|| name)?;
-    let now = Utc::now();
+    let now = crate::domain::now();
     let environment = Environment { id: EnvironmentId::new(), name, created_at: now, updated_at: now };
     let draft = ApplicationDraft {
         name: Some("Administrator".into()),

@@ -56,6 +56,16 @@ pub enum DomainError {
     /// The request is well-formed but not allowed in the resource's current state.
     #[error("{0}")]
     InvalidState(String),
+    /// A `filter` expression is malformed or uses what the collection does not support.
+    #[error("invalid filter: {message}")]
+    InvalidFilter {
+        /// What is wrong, for the API user.
+        message: String,
+        /// Attributes the collection can filter on.
+        supported_attributes: Vec<String>,
+        /// Operators the collection supports.
+        supported_operators: Vec<String>,
+    },
     /// The resource does not exist in this environment (or the caller may not know it exists).
     #[error("not found")]
     NotFound,

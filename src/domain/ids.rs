@@ -56,3 +56,7 @@ id_type!(
     /// Identifies a signing key of an environment (the JWT `kid`).
     KeyId
 );
+id_type!(
+    /// Identifies a consent record within an environment.
+    ConsentId
+);

@@ -1,6 +1,7 @@
 //! Domain rules and use cases. No HTTP and no SQL types here: use cases call the store with domain types.
 
 pub mod applications;
+pub mod consents;
 pub mod environments;
 pub mod error;
 pub mod filter;
@@ -9,3 +10,10 @@ pub mod paging;
 pub mod text;
 pub mod tokens;
 pub mod users;
+
+/// The current instant at the wire's precision (milliseconds), so stored and returned timestamps agree
+/// and `consentedAt eq` filters can match what a client was shown.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(3)
+}

@@ -115,7 +115,7 @@ pub async fn create_user(store: &Store, env: EnvironmentId, draft: UserDraft) ->
         Some(p) => v.check(password_rule(p)).map(Some),
         None => Some(None),
     };
-    let now = Utc::now();
+    let now = crate::domain::now();
     let (user, password) = v.finish(|| {
         let user = User {
             id: UserId::new(),
@@ -183,7 +183,7 @@ pub async fn update_user(store: &Store, env: EnvironmentId, id: UserId, patch: U
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
-    user.updated_at = Utc::now();
+    user.updated_at = crate::domain::now();
     store.update_user(env, &user, hash.as_deref()).await?;
     Ok(user)
 }

@@ -130,6 +130,20 @@ impl Store {
         to_domain(one(env, id).one(&self.db).await?.ok_or(StoreError::NotFound)?)
     }
 
+    /// The applications among `ids` that exist in the environment.
+    pub async fn get_applications(
+        &self,
+        env: EnvironmentId,
+        ids: &[ApplicationId],
+    ) -> Result<Vec<Application>, StoreError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows =
+            scoped(env).filter(application::Column::Id.is_in(ids.iter().map(|id| id.as_uuid()))).all(&self.db).await?;
+        rows.into_iter().map(to_domain).collect()
+    }
+
     /// Reads one application with what is needed to authenticate it.
     pub async fn get_application_with_credentials(
         &self,
@@ -205,7 +219,7 @@ impl Store {
         let result = application::Entity::update_many()
             .col_expr(application::Column::SecretHash, Expr::value(secret.hash.clone()))
             .col_expr(application::Column::SecretSealed, Expr::value(secret.sealed.clone()))
-            .col_expr(application::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+            .col_expr(application::Column::UpdatedAt, Expr::value(crate::domain::now()))
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)

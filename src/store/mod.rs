@@ -1,6 +1,8 @@
 //! Storage: the only module that speaks SeaORM. Every query is scoped by environment id first.
 
 mod applications;
+mod consent_filter;
+mod consents;
 mod environments;
 mod error;
 mod users;

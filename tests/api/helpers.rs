@@ -76,6 +76,11 @@ async fn fresh_database() -> (String, TestDatabase) {
 
 /// Settings for a test server on `database_url`.
 pub fn test_settings(database_url: &str, secret_key: &str) -> Settings {
+    test_config(database_url, secret_key).validate().expect("valid test settings")
+}
+
+/// The configuration of a test server on `database_url`, before validation.
+pub fn test_config(database_url: &str, secret_key: &str) -> Config {
     Config {
         database_url: database_url.to_owned(),
         listen: "127.0.0.1:0".into(),
@@ -83,8 +88,6 @@ pub fn test_settings(database_url: &str, secret_key: &str) -> Settings {
         db_max_connections: 5,
         ..Config::default()
     }
-    .validate()
-    .expect("valid test settings")
 }
 
 /// Starts a server with `settings` and returns its base URL and state.
@@ -100,8 +103,15 @@ pub async fn start_server(settings: Settings) -> (String, assent::state::AppStat
 impl TestApp {
     /// A server over a fresh database with one bootstrapped environment.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with configuration changes (trusted proxies, GeoIP database, …).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let (url, database) = fresh_database().await;
-        let settings = test_settings(&url, &generate_master_key());
+        let mut config = test_config(&url, &generate_master_key());
+        configure(&mut config);
+        let settings = config.validate().expect("valid test settings");
         let (base, state) = start_server(settings.clone()).await;
         let created = bootstrap(&state.store, &state.secrets, "Test environment".into()).await.expect("bootstrap");
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");

@@ -2,6 +2,7 @@
 
 mod applications;
 mod bootstrap;
+mod consents_record;
 mod errors;
 mod helpers;
 mod openapi_spec;

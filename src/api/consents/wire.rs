@@ -1,0 +1,365 @@
+//! Wire shapes of consent records, exactly as PingOne's oauthConsents resource has them.
+
+use poem_openapi::{Enum, Object};
+
+use crate::api::json::MediaType;
+use crate::api::types::{CollectionLinks, IdRef, Link, Timestamp};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus, EffectiveStatus};
+use crate::enrich::Software;
+use crate::state::AppState;
+
+/// `application/vnd.pingidentity.consent.accept+json`.
+pub struct AcceptMedia;
+
+impl MediaType for AcceptMedia {
+    const ESSENCE: &'static str = "application/vnd.pingidentity.consent.accept+json";
+}
+
+/// `application/vnd.pingidentity.consent.revoke+json`.
+pub struct RevokeMedia;
+
+impl MediaType for RevokeMedia {
+    const ESSENCE: &'static str = "application/vnd.pingidentity.consent.revoke+json";
+}
+
+/// Where the application is registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize)]
+pub enum ApplicationType {
+    /// An application of this environment, named by `id`.
+    #[oai(rename = "PINGONE")]
+    #[serde(rename = "PINGONE")]
+    PingOne,
+    /// An application outside the environment, named by `name`.
+    #[oai(rename = "EXTERNAL")]
+    #[serde(rename = "EXTERNAL")]
+    External,
+}
+
+impl From<ApplicationType> for ApplicationKind {
+    fn from(value: ApplicationType) -> Self {
+        match value {
+            ApplicationType::PingOne => ApplicationKind::PingOne,
+            ApplicationType::External => ApplicationKind::External,
+        }
+    }
+}
+
+impl From<ApplicationKind> for ApplicationType {
+    fn from(value: ApplicationKind) -> Self {
+        match value {
+            ApplicationKind::PingOne => ApplicationType::PingOne,
+            ApplicationKind::External => ApplicationType::External,
+        }
+    }
+}
+
+/// The decision being recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize)]
+#[oai(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Decision {
+    /// The user agreed.
+    Accepted,
+    /// The user refused.
+    Declined,
+}
+
+/// A record's status as read now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "UPPERCASE")]
+pub enum StatusOut {
+    /// Agreed and in force.
+    Accepted,
+    /// Refused.
+    Declined,
+    /// Withdrawn.
+    Revoked,
+    /// Agreed, but `expiresAt` has passed.
+    Expired,
+}
+
+impl From<EffectiveStatus> for StatusOut {
+    fn from(value: EffectiveStatus) -> Self {
+        match value {
+            EffectiveStatus::Accepted => StatusOut::Accepted,
+            EffectiveStatus::Declined => StatusOut::Declined,
+            EffectiveStatus::Revoked => StatusOut::Revoked,
+            EffectiveStatus::Expired => StatusOut::Expired,
+        }
+    }
+}
+
+/// Which application the consent is for.
+#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentApplicationIn {
+    /// Id of an application of this environment (required for `PINGONE`).
+    pub id: Option<String>,
+    /// Name of an external application (required for `EXTERNAL`).
+    pub name: Option<String>,
+    /// `PINGONE` or `EXTERNAL`; inferred from `id` / `name` when omitted.
+    pub app_type: Option<ApplicationType>,
+}
+
+/// A browser or operating system.
+#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+pub struct SoftwareIo {
+    /// Name, e.g. `Chrome`, `Mac OS`.
+    pub name: Option<String>,
+    /// Version, e.g. `131.0.0.0`, `10.15.7`.
+    #[oai(skip_serializing_if_is_none)]
+    pub version: Option<String>,
+}
+
+impl From<Software> for SoftwareIo {
+    fn from(value: Software) -> Self {
+        Self { name: Some(value.name), version: value.version }
+    }
+}
+
+/// The device.
+#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+pub struct DeviceIo {
+    /// `desktop`, `mobile`, `tablet`, `bot`, or what the client says.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub device_type: Option<String>,
+}
+
+/// A consent to record.
+#[derive(Clone, Debug, Object, serde::Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentAcceptIn {
+    /// The application consented to.
+    pub application: Option<ConsentApplicationIn>,
+    /// Scopes consented to (or declined); duplicates are dropped, order is kept.
+    pub scope: Option<Vec<String>>,
+    /// `ACCEPTED` or `DECLINED`.
+    pub status: Decision,
+    /// The browser, when the client knows better than its User-Agent.
+    pub browser: Option<SoftwareIo>,
+    /// The operating system, when the client knows better than its User-Agent.
+    pub operating_system: Option<SoftwareIo>,
+    /// The device, when the client knows better than its User-Agent.
+    pub device: Option<DeviceIo>,
+    /// When an accepted consent stops counting (then reads as `EXPIRED`).
+    pub expires_at: Option<Timestamp>,
+    /// The user; must match the path when given.
+    pub user: Option<IdRef>,
+}
+
+/// Revocation request: `{"status": "REVOKED"}`.
+#[derive(Clone, Debug, Object, serde::Deserialize)]
+pub struct ConsentRevokeIn {
+    /// Must be `REVOKED`.
+    pub status: String,
+}
+
+/// Where the consent was given.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LocationOut {
+    /// Client IP address (the TCP peer, or the forwarded address behind a trusted proxy).
+    pub remote_ip: String,
+    /// City.
+    #[oai(skip_serializing_if_is_none)]
+    pub city: Option<String>,
+    /// First subdivision (state, province, region of a country).
+    #[oai(skip_serializing_if_is_none)]
+    pub state: Option<String>,
+    /// Continent.
+    #[oai(skip_serializing_if_is_none)]
+    pub region: Option<String>,
+    /// Country.
+    #[oai(skip_serializing_if_is_none)]
+    pub country: Option<String>,
+}
+
+/// Links of a record.
+#[derive(Clone, Debug, Object)]
+pub struct ConsentLinks {
+    /// This record.
+    #[oai(rename = "self")]
+    pub self_: Link,
+    /// Its environment.
+    pub environment: Link,
+    /// Its user.
+    pub user: Link,
+    /// PATCH here with `application/vnd.pingidentity.consent.revoke+json` to revoke; present while `ACCEPTED`.
+    #[oai(rename = "consent.revoke", skip_serializing_if_is_none)]
+    pub revoke: Option<Link>,
+}
+
+/// The application, embedded with `expand=applications`.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EmbeddedApplication {
+    /// The application's id.
+    pub id: String,
+    /// Its name (current name for registered applications).
+    pub name: String,
+    /// `PINGONE` or `EXTERNAL`.
+    pub application_type: ApplicationType,
+    /// Kind of registered application (`WORKER`, `WEB_APP`, …); absent for external or deleted ones.
+    #[oai(rename = "type", skip_serializing_if_is_none)]
+    pub app_type: Option<crate::api::applications::AppType>,
+    /// Whether the registered application is enabled.
+    #[oai(skip_serializing_if_is_none)]
+    pub enabled: Option<bool>,
+    /// Link to the registered application.
+    #[oai(rename = "_links", skip_serializing_if_is_none)]
+    pub links: Option<SelfLink>,
+}
+
+/// A lone `self` link.
+#[derive(Clone, Debug, Object)]
+pub struct SelfLink {
+    /// The resource.
+    #[oai(rename = "self")]
+    pub self_: Link,
+}
+
+/// Embedded resources of a record.
+#[derive(Clone, Debug, Object)]
+pub struct ConsentEmbedded {
+    /// The application.
+    pub application: EmbeddedApplication,
+}
+
+/// A consent record.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ConsentOut {
+    /// HAL links.
+    #[oai(rename = "_links")]
+    pub links: ConsentLinks,
+    /// The record's id.
+    pub id: String,
+    /// The application (`id` only).
+    pub application: IdRef,
+    /// The application's name when the consent was given.
+    pub application_name: String,
+    /// `PINGONE` or `EXTERNAL`.
+    pub application_type: ApplicationType,
+    /// The environment.
+    pub environment: IdRef,
+    /// The user.
+    pub user: IdRef,
+    /// Scopes.
+    pub scope: Vec<String>,
+    /// Browser.
+    #[oai(skip_serializing_if_is_none)]
+    pub browser: Option<SoftwareIo>,
+    /// Operating system.
+    #[oai(skip_serializing_if_is_none)]
+    pub operating_system: Option<SoftwareIo>,
+    /// Device.
+    #[oai(skip_serializing_if_is_none)]
+    pub device: Option<DeviceIo>,
+    /// Where the consent was given.
+    pub location: LocationOut,
+    /// `ACCEPTED`, `DECLINED`, `REVOKED` or `EXPIRED`.
+    pub status: StatusOut,
+    /// When the decision was recorded.
+    pub consented_at: Timestamp,
+    /// When the record last changed.
+    pub updated_at: Timestamp,
+    /// When an accepted consent stops counting.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<Timestamp>,
+    /// With `expand=applications`.
+    #[oai(rename = "_embedded", skip_serializing_if_is_none)]
+    pub embedded: Option<ConsentEmbedded>,
+}
+
+impl ConsentOut {
+    /// The wire form of `consent` as read at `now`.
+    pub fn new(state: &AppState, consent: Consent, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let env_url = state.url(&format!("/v1/environments/{}", consent.environment_id));
+        let user_url = format!("{env_url}/users/{}", consent.user_id);
+        let self_url = format!("{user_url}/oauthConsents/{}", consent.id);
+        let status = consent.status_at(now);
+        Self {
+            links: ConsentLinks {
+                revoke: (status == EffectiveStatus::Accepted).then(|| Link::to(self_url.clone())),
+                self_: Link::to(self_url),
+                environment: Link::to(env_url),
+                user: Link::to(user_url),
+            },
+            id: consent.id.to_string(),
+            application: IdRef::to(consent.application_id),
+            application_name: consent.application_name,
+            application_type: consent.application_kind.into(),
+            environment: IdRef::to(consent.environment_id),
+            user: IdRef::to(consent.user_id),
+            scope: consent.scopes,
+            browser: consent.browser.map(Into::into),
+            operating_system: consent.operating_system.map(Into::into),
+            device: consent.device_type.map(|t| DeviceIo { device_type: Some(t) }),
+            location: LocationOut {
+                remote_ip: consent.location.remote_ip.to_string(),
+                city: consent.location.city,
+                state: consent.location.state,
+                region: consent.location.region,
+                country: consent.location.country,
+            },
+            status: status.into(),
+            consented_at: consent.consented_at.into(),
+            updated_at: consent.updated_at.into(),
+            expires_at: consent.expires_at.map(Into::into),
+            embedded: None,
+        }
+    }
+}
+
+/// Embedded records of a page.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EmbeddedConsents {
+    /// The records of this page, newest first.
+    pub oauth_consents: Vec<ConsentOut>,
+}
+
+/// A page of consent records.
+#[derive(Clone, Debug, Object)]
+pub struct ConsentsPage {
+    /// `self` and, when there are more, `next`.
+    #[oai(rename = "_links")]
+    pub links: CollectionLinks,
+    /// The records.
+    #[oai(rename = "_embedded")]
+    pub embedded: EmbeddedConsents,
+    /// Records in this page.
+    pub count: usize,
+    /// Records in this page.
+    pub size: usize,
+}
+
+/// What a user has granted an application now.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EffectiveConsentOut {
+    /// The application.
+    pub application: IdRef,
+    /// The user.
+    pub user: IdRef,
+    /// Union of the scopes of the accepted, unexpired, unrevoked records.
+    pub scope: Vec<String>,
+    /// Ids of the records that grant them, newest first.
+    pub consent_ids: Vec<String>,
+    /// When the first of those records expires.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The decision of a new record.
+impl From<Decision> for ConsentStatus {
+    fn from(value: Decision) -> Self {
+        match value {
+            Decision::Accepted => ConsentStatus::Accepted,
+            Decision::Declined => ConsentStatus::Declined,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Consent records: the ledger of what each user agreed to (or declined), with where and on what device.
+
+mod read;
+mod record;
+
+pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
+pub use record::{ConsentDraft, RequestContext, SoftwareDraft, record_consent};
+
+use chrono::{DateTime, Utc};
+
+use super::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::enrich::{Location, Software};
+
+/// The stored decision. `EXPIRED` is never stored: it is read from `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsentStatus {
+    /// The user agreed.
+    Accepted,
+    /// The user refused.
+    Declined,
+    /// The user (or an administrator) withdrew an accepted consent.
+    Revoked,
+}
+
+/// The status as callers see it at a given instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EffectiveStatus {
+    /// Accepted and not expired.
+    Accepted,
+    /// Declined.
+    Declined,
+    /// Revoked.
+    Revoked,
+    /// Accepted, but `expiresAt` has passed.
+    Expired,
+}
+
+/// Whether the application is registered in the environment or known only by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApplicationKind {
+    /// An application of this environment.
+    PingOne,
+    /// An application outside the environment, identified by name.
+    External,
+}
+
+/// One consent record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// The record's id.
+    pub id: ConsentId,
+    /// Its environment.
+    pub environment_id: EnvironmentId,
+    /// Whose consent it is.
+    pub user_id: UserId,
+    /// The application consented to (for EXTERNAL ones, a stable id per environment and name).
+    pub application_id: ApplicationId,
+    /// The application's name when the consent was recorded.
+    pub application_name: String,
+    /// Registered or external.
+    pub application_kind: ApplicationKind,
+    /// Scopes, deduplicated, in the order given.
+    pub scopes: Vec<String>,
+    /// The stored decision.
+    pub status: ConsentStatus,
+    /// Browser used.
+    pub browser: Option<Software>,
+    /// Operating system used.
+    pub operating_system: Option<Software>,
+    /// Device type (`desktop`, `mobile`, `tablet`, `bot`, or what the client said).
+    pub device_type: Option<String>,
+    /// Where the request came from.
+    pub location: Location,
+    /// When the decision was recorded.
+    pub consented_at: DateTime<Utc>,
+    /// When the record last changed (revocation).
+    pub updated_at: DateTime<Utc>,
+    /// When an accepted consent stops counting.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Consent {
+    /// The status at `now`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> EffectiveStatus {
+        match self.status {
+            ConsentStatus::Accepted if self.expires_at.is_some_and(|at| at <= now) => EffectiveStatus::Expired,
+            ConsentStatus::Accepted => EffectiveStatus::Accepted,
+            ConsentStatus::Declined => EffectiveStatus::Declined,
+            ConsentStatus::Revoked => EffectiveStatus::Revoked,
+        }
+    }
+}
+
+/// What a user has granted an application right now: the union of its accepted, unexpired records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectiveConsent {
+    /// The application.
+    pub application_id: ApplicationId,
+    /// The user.
+    pub user_id: UserId,
+    /// Granted scopes, in the order first granted.
+    pub scopes: Vec<String>,
+    /// The records that grant them, newest first.
+    pub consent_ids: Vec<ConsentId>,
+    /// When the first of those records expires, if any does.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl EffectiveConsent {
+    /// Folds accepted, unexpired records (newest first) into the effective grant.
+    pub fn from_records(application_id: ApplicationId, user_id: UserId, records: &[Consent]) -> Self {
+        let mut scopes: Vec<String> = Vec::new();
+        // Oldest first, so scopes keep the order in which they were first granted.
+        for record in records.iter().rev() {
+            for scope in &record.scopes {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+        }
+        Self {
+            application_id,
+            user_id,
+            scopes,
+            consent_ids: records.iter().map(|r| r.id).collect(),
+            expires_at: records.iter().filter_map(|r| r.expires_at).min(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

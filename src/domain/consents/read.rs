@@ -1,0 +1,108 @@
+//! Reading, revoking and summarising consent records.
+
+use std::collections::HashMap;
+
+use super::{ApplicationKind, Consent, ConsentStatus, EffectiveConsent, EffectiveStatus};
+use crate::domain::applications::Application;
+use crate::domain::error::DomainError;
+use crate::domain::filter::{self, Filter};
+use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::domain::paging::{Page, PageRequest};
+use crate::store::Store;
+
+/// What to list.
+#[derive(Clone, Debug)]
+pub struct ConsentListQuery {
+    /// Only this user's records (the per-user collection); `None` for the environment-wide audit list.
+    pub user: Option<UserId>,
+    /// A SCIM `filter` expression.
+    pub filter: Option<String>,
+    /// Page size and cursor.
+    pub page: PageRequest,
+}
+
+fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, DomainError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => filter::parse(text).map(Some).map_err(|e| DomainError::InvalidFilter {
+            message: e.message,
+            supported_attributes: e.supported_attributes.iter().map(|s| (*s).to_owned()).collect(),
+            supported_operators: e.supported_operators.iter().map(|s| (*s).to_owned()).collect(),
+        }),
+    }
+}
+
+/// Lists records newest first, filtered in the database.
+pub async fn list_consents(
+    store: &Store,
+    env: EnvironmentId,
+    query: ConsentListQuery,
+) -> Result<Page<Consent>, DomainError> {
+    let filter = parse_filter(query.filter.as_deref())?;
+    if let Some(user) = query.user {
+        store.get_user(env, user).await?;
+    }
+    let limit = query.page.limit;
+    let items = store
+        .list_consents(env, query.user, filter.as_ref(), query.page.after, limit + 1, crate::domain::now())
+        .await?;
+    Ok(Page::from_overfetch(items, limit, |c| c.id.as_uuid()))
+}
+
+/// Reads one record of a user.
+pub async fn get_consent(
+    store: &Store,
+    env: EnvironmentId,
+    user: UserId,
+    id: ConsentId,
+) -> Result<Consent, DomainError> {
+    Ok(store.get_consent(env, user, id).await?)
+}
+
+/// Revokes an accepted (or expired) record. Revoking a revoked record changes nothing; a declined one cannot be revoked.
+pub async fn revoke_consent(
+    store: &Store,
+    env: EnvironmentId,
+    user: UserId,
+    id: ConsentId,
+) -> Result<Consent, DomainError> {
+    let now = crate::domain::now();
+    // The conditional update is the decision, so two concurrent revokes cannot both "win".
+    store.revoke_consent(env, user, id, now).await?;
+    let record = store.get_consent(env, user, id).await?;
+    match record.status {
+        ConsentStatus::Revoked => Ok(record),
+        ConsentStatus::Declined => {
+            Err(DomainError::InvalidState("A DECLINED consent cannot be revoked: nothing was granted.".into()))
+        }
+        ConsentStatus::Accepted => Err(DomainError::Unexpected(format!("consent {id} still accepted after revoke"))),
+    }
+}
+
+/// The scopes `user` has granted `application` now.
+pub async fn effective_consent(
+    store: &Store,
+    env: EnvironmentId,
+    user: UserId,
+    application: ApplicationId,
+) -> Result<EffectiveConsent, DomainError> {
+    store.get_user(env, user).await?;
+    let now = crate::domain::now();
+    let records = store.accepted_consents(env, user, application, now).await?;
+    debug_assert!(records.iter().all(|r| r.status_at(now) == EffectiveStatus::Accepted));
+    Ok(EffectiveConsent::from_records(application, user, &records))
+}
+
+/// The registered applications the records name, for `expand=applications`.
+pub async fn consent_applications(
+    store: &Store,
+    env: EnvironmentId,
+    records: &[Consent],
+) -> Result<HashMap<ApplicationId, Application>, DomainError> {
+    let mut ids: Vec<ApplicationId> =
+        records.iter().filter(|r| r.application_kind == ApplicationKind::PingOne).map(|r| r.application_id).collect();
+    ids.sort();
+    ids.dedup();
+    let apps = store.get_applications(env, &ids).await?;
+    Ok(apps.into_iter().map(|a| (a.id, a)).collect())
+}

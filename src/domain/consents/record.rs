@@ -1,0 +1,236 @@
+//! Recording a consent: validate what the client sent, fill in what the server knows, append to the ledger.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::{ApplicationKind, Consent, ConsentStatus};
+use crate::domain::error::{DomainError, FieldError, Validator};
+use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::domain::text::required_text;
+use crate::enrich::{Enricher, Software};
+use crate::store::{Store, StoreError};
+
+/// Most scopes one record may hold.
+const MAX_SCOPES: usize = 100;
+/// Longest scope name.
+const MAX_SCOPE_CHARS: usize = 256;
+/// Longest browser / OS / device text.
+const MAX_CLIENT_TEXT: usize = 128;
+
+/// A browser or OS as the client described it.
+#[derive(Clone, Debug, Default)]
+pub struct SoftwareDraft {
+    /// Name, e.g. `Chrome`.
+    pub name: Option<String>,
+    /// Version, e.g. `131`.
+    pub version: Option<String>,
+}
+
+/// A consent as the client sent it.
+#[derive(Clone, Debug, Default)]
+pub struct ConsentDraft {
+    /// `application.id`: required for `PINGONE`.
+    pub application_id: Option<String>,
+    /// `application.name`: required for `EXTERNAL`.
+    pub application_name: Option<String>,
+    /// `application.appType`; inferred from which of id / name is given when absent.
+    pub application_kind: Option<ApplicationKind>,
+    /// Scopes consented to (or declined).
+    pub scopes: Option<Vec<String>>,
+    /// `ACCEPTED` or `DECLINED`.
+    pub status: Option<ConsentStatus>,
+    /// Client-described browser; wins over the User-Agent.
+    pub browser: Option<SoftwareDraft>,
+    /// Client-described operating system; wins over the User-Agent.
+    pub operating_system: Option<SoftwareDraft>,
+    /// Client-described device type; wins over the User-Agent.
+    pub device_type: Option<String>,
+    /// When an accepted consent should stop counting.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `user.id` of the body, which must match the path when given.
+    pub body_user_id: Option<String>,
+}
+
+/// What the HTTP request says about the client, for enrichment.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The client address (after trusted-proxy resolution).
+    pub client_ip: IpAddr,
+}
+
+/// Which application a valid draft names.
+enum AppRef {
+    Registered(ApplicationId),
+    External(String),
+}
+
+struct Valid {
+    app: AppRef,
+    scopes: Vec<String>,
+    status: ConsentStatus,
+    browser: Option<Software>,
+    operating_system: Option<Software>,
+    device_type: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn scopes(value: Option<Vec<String>>) -> Result<Vec<String>, FieldError> {
+    let value = value.ok_or_else(|| FieldError::required("scope"))?;
+    let mut out: Vec<String> = Vec::with_capacity(value.len());
+    for (index, scope) in value.into_iter().enumerate() {
+        let target = format!("scope[{index}]");
+        if scope.is_empty() || scope.chars().count() > MAX_SCOPE_CHARS {
+            return Err(FieldError::invalid(target, format!("A scope must be 1 to {MAX_SCOPE_CHARS} characters.")));
+        }
+        if scope.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
+            return Err(FieldError::invalid(target, "A scope must not contain spaces, quotes or control characters."));
+        }
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    if out.is_empty() {
+        return Err(FieldError::invalid("scope", "'scope' must name at least one scope."));
+    }
+    if out.len() > MAX_SCOPES {
+        return Err(FieldError::invalid("scope", format!("At most {MAX_SCOPES} scopes per record.")));
+    }
+    Ok(out)
+}
+
+fn software(target: &str, draft: SoftwareDraft) -> Result<Option<Software>, FieldError> {
+    let name = crate::domain::text::optional_text(&format!("{target}.name"), draft.name, MAX_CLIENT_TEXT)?;
+    let version = crate::domain::text::optional_text(&format!("{target}.version"), draft.version, MAX_CLIENT_TEXT)?;
+    match (name, version) {
+        (Some(name), version) => Ok(Some(Software { name, version })),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(FieldError::required(format!("{target}.name"))),
+    }
+}
+
+fn validate(draft: ConsentDraft, user: UserId, now: DateTime<Utc>) -> Result<Valid, DomainError> {
+    let mut v = Validator::default();
+    let kind = draft.application_kind.or(match (&draft.application_id, &draft.application_name) {
+        (Some(_), _) => Some(ApplicationKind::PingOne),
+        (None, Some(_)) => Some(ApplicationKind::External),
+        (None, None) => None,
+    });
+    let app = match kind {
+        None => {
+            v.push(FieldError::required("application"));
+            None
+        }
+        Some(ApplicationKind::PingOne) => match draft.application_id.as_deref() {
+            None => {
+                v.push(FieldError::required("application.id"));
+                None
+            }
+            Some(text) => match ApplicationId::parse(text) {
+                Some(id) => Some(AppRef::Registered(id)),
+                None => {
+                    v.push(FieldError::invalid("application.id", "'application.id' is not an application id."));
+                    None
+                }
+            },
+        },
+        Some(ApplicationKind::External) => {
+            v.check(required_text("application.name", draft.application_name, 256)).map(AppRef::External)
+        }
+    };
+    let scopes = v.check(scopes(draft.scopes));
+    let status = match draft.status {
+        None => {
+            v.push(FieldError::required("status"));
+            None
+        }
+        Some(ConsentStatus::Revoked) => {
+            v.push(FieldError::invalid("status", "A new record is ACCEPTED or DECLINED; revoke with PATCH."));
+            None
+        }
+        Some(status) => Some(status),
+    };
+    if let Some(at) = draft.expires_at
+        && at <= now
+    {
+        v.push(FieldError::invalid("expiresAt", "'expiresAt' must be in the future."));
+    }
+    if let Some(body_user) = draft.body_user_id.as_deref()
+        && UserId::parse(body_user) != Some(user)
+    {
+        v.push(FieldError::invalid("user.id", "'user.id' must match the user in the path (or be omitted)."));
+    }
+    let browser = match draft.browser {
+        Some(b) => v.check(software("browser", b)),
+        None => Some(None),
+    };
+    let operating_system = match draft.operating_system {
+        Some(os) => v.check(software("operatingSystem", os)),
+        None => Some(None),
+    };
+    let device_type = v.check(crate::domain::text::optional_text("device.type", draft.device_type, MAX_CLIENT_TEXT));
+    v.finish(|| {
+        Some(Valid {
+            app: app?,
+            scopes: scopes?,
+            status: status?,
+            browser: browser?,
+            operating_system: operating_system?,
+            device_type: device_type?,
+            expires_at: draft.expires_at,
+        })
+    })
+}
+
+/// Records a consent for `user`: each call appends a new record; nothing is overwritten.
+pub async fn record_consent(
+    store: &Store,
+    enricher: &Enricher,
+    env: EnvironmentId,
+    user: UserId,
+    draft: ConsentDraft,
+    context: RequestContext,
+) -> Result<Consent, DomainError> {
+    let now = crate::domain::now();
+    let valid = validate(draft, user, now)?;
+    store.get_user(env, user).await?;
+    let (application_id, application_name, application_kind) = match valid.app {
+        AppRef::Registered(id) => match store.get_application(env, id).await {
+            Ok(app) => (app.id, app.name, ApplicationKind::PingOne),
+            Err(StoreError::NotFound) => {
+                return Err(DomainError::field(FieldError::invalid(
+                    "application.id",
+                    "No application with this id exists in the environment.",
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        AppRef::External(name) => {
+            let id = store.external_application_id(env, &name).await?;
+            (id, name, ApplicationKind::External)
+        }
+    };
+    // The client's own description wins; the User-Agent fills in what it left out.
+    let detected = enricher.device(context.user_agent.as_deref());
+    let consent = Consent {
+        id: ConsentId::new(),
+        environment_id: env,
+        user_id: user,
+        application_id,
+        application_name,
+        application_kind,
+        scopes: valid.scopes,
+        status: valid.status,
+        browser: valid.browser.or(detected.browser),
+        operating_system: valid.operating_system.or(detected.operating_system),
+        device_type: valid.device_type.or(detected.device_type),
+        location: enricher.locate(context.client_ip),
+        consented_at: now,
+        updated_at: now,
+        expires_at: valid.expires_at,
+    };
+    store.insert_consent(&consent).await?;
+    Ok(consent)
+}

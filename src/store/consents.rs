@@ -1,0 +1,231 @@
+//! The consent ledger: append records, read them newest first, revoke by a conditional update.
+
+use chrono::{DateTime, Utc};
+use entities::{consent, consent_scope, external_application};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::consent_filter::condition;
+use super::{Store, StoreError};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus};
+use crate::domain::filter::Filter;
+use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::enrich::{Location, Software};
+
+fn status_name(status: ConsentStatus) -> &'static str {
+    match status {
+        ConsentStatus::Accepted => "ACCEPTED",
+        ConsentStatus::Declined => "DECLINED",
+        ConsentStatus::Revoked => "REVOKED",
+    }
+}
+
+fn kind_name(kind: ApplicationKind) -> &'static str {
+    match kind {
+        ApplicationKind::PingOne => "PINGONE",
+        ApplicationKind::External => "EXTERNAL",
+    }
+}
+
+fn to_row(c: &Consent) -> consent::Model {
+    let (browser_name, browser_version) = split(&c.browser);
+    let (os_name, os_version) = split(&c.operating_system);
+    consent::Model {
+        environment_id: c.environment_id.as_uuid(),
+        id: c.id.as_uuid(),
+        user_id: c.user_id.as_uuid(),
+        application_id: c.application_id.as_uuid(),
+        application_name: c.application_name.clone(),
+        application_type: kind_name(c.application_kind).to_owned(),
+        scopes: Json::Array(c.scopes.iter().cloned().map(Json::String).collect()),
+        status: status_name(c.status).to_owned(),
+        browser_name,
+        browser_version,
+        os_name,
+        os_version,
+        device_type: c.device_type.clone(),
+        remote_ip: c.location.remote_ip.to_string(),
+        city: c.location.city.clone(),
+        state: c.location.state.clone(),
+        region: c.location.region.clone(),
+        country: c.location.country.clone(),
+        consented_at: c.consented_at,
+        updated_at: c.updated_at,
+        expires_at: c.expires_at,
+    }
+}
+
+fn split(software: &Option<Software>) -> (Option<String>, Option<String>) {
+    match software {
+        Some(s) => (Some(s.name.clone()), s.version.clone()),
+        None => (None, None),
+    }
+}
+
+fn join(name: Option<String>, version: Option<String>) -> Option<Software> {
+    name.map(|name| Software { name, version })
+}
+
+fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
+    let bad = |what: &str| StoreError::Database(format!("consent {} has an invalid {what}", row.id));
+    let status = match row.status.as_str() {
+        "ACCEPTED" => ConsentStatus::Accepted,
+        "DECLINED" => ConsentStatus::Declined,
+        "REVOKED" => ConsentStatus::Revoked,
+        _ => return Err(bad("status")),
+    };
+    let kind = match row.application_type.as_str() {
+        "PINGONE" => ApplicationKind::PingOne,
+        "EXTERNAL" => ApplicationKind::External,
+        _ => return Err(bad("application type")),
+    };
+    let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
+    let remote_ip = row.remote_ip.parse().map_err(|_| bad("remote IP"))?;
+    Ok(Consent {
+        id: ConsentId::from_uuid(row.id),
+        environment_id: EnvironmentId::from_uuid(row.environment_id),
+        user_id: UserId::from_uuid(row.user_id),
+        application_id: ApplicationId::from_uuid(row.application_id),
+        application_name: row.application_name,
+        application_kind: kind,
+        scopes,
+        status,
+        browser: join(row.browser_name, row.browser_version),
+        operating_system: join(row.os_name, row.os_version),
+        device_type: row.device_type,
+        location: Location { remote_ip, city: row.city, state: row.state, region: row.region, country: row.country },
+        consented_at: row.consented_at,
+        updated_at: row.updated_at,
+        expires_at: row.expires_at,
+    })
+}
+
+fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
+    consent::Entity::find().filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
+}
+
+impl Store {
+    /// Appends a record and its scope index rows in one transaction.
+    pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
+        let env = c.environment_id.as_uuid();
+        let scope_rows = c.scopes.iter().map(|scope| {
+            consent_scope::Model { environment_id: env, scope: scope.clone(), consent_id: c.id.as_uuid() }
+                .into_active_model()
+        });
+        let tx = self.db.begin().await?;
+        to_row(c).into_active_model().insert(&tx).await?;
+        consent_scope::Entity::insert_many(scope_rows).exec(&tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The stable id of an external application named `name`, created on first use.
+    pub async fn external_application_id(&self, env: EnvironmentId, name: &str) -> Result<ApplicationId, StoreError> {
+        let find = || {
+            external_application::Entity::find()
+                .filter(external_application::Column::EnvironmentId.eq(env.as_uuid()))
+                .filter(external_application::Column::Name.eq(name))
+        };
+        if let Some(row) = find().one(&self.db).await? {
+            return Ok(ApplicationId::from_uuid(row.id));
+        }
+        // Two first uses racing: the unique index keeps one; both then read the winner.
+        let row = external_application::Model {
+            environment_id: env.as_uuid(),
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            created_at: crate::domain::now(),
+        };
+        external_application::Entity::insert(row.into_active_model())
+            .on_conflict_do_nothing_on([
+                external_application::Column::EnvironmentId,
+                external_application::Column::Name,
+            ])
+            .exec(&self.db)
+            .await?;
+        let row = find().one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        Ok(ApplicationId::from_uuid(row.id))
+    }
+
+    /// Up to `limit` records newest first, strictly older than the cursor id.
+    pub async fn list_consents(
+        &self,
+        env: EnvironmentId,
+        user: Option<UserId>,
+        filter: Option<&Filter>,
+        before: Option<Uuid>,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let mut query = scoped(env);
+        if let Some(user) = user {
+            query = query.filter(consent::Column::UserId.eq(user.as_uuid()));
+        }
+        if let Some(filter) = filter {
+            query = query.filter(condition(env, filter, now));
+        }
+        if let Some(before) = before {
+            query = query.filter(consent::Column::Id.lt(before));
+        }
+        let rows = query.order_by_desc(consent::Column::Id).limit(limit).all(&self.db).await?;
+        rows.into_iter().map(to_domain).collect()
+    }
+
+    /// One record of one user.
+    pub async fn get_consent(&self, env: EnvironmentId, user: UserId, id: ConsentId) -> Result<Consent, StoreError> {
+        let row = scoped(env)
+            .filter(consent::Column::UserId.eq(user.as_uuid()))
+            .filter(consent::Column::Id.eq(id.as_uuid()))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        to_domain(row)
+    }
+
+    /// Marks an `ACCEPTED` record `REVOKED`; true when this call changed it.
+    pub async fn revoke_consent(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        id: ConsentId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = consent::Entity::update_many()
+            .col_expr(consent::Column::Status, Expr::value("REVOKED"))
+            .col_expr(consent::Column::UpdatedAt, Expr::value(now))
+            .filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(consent::Column::UserId.eq(user.as_uuid()))
+            .filter(consent::Column::Id.eq(id.as_uuid()))
+            .filter(consent::Column::Status.eq("ACCEPTED"))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// The user's accepted, unexpired records for an application, newest first.
+    pub async fn accepted_consents(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        application: ApplicationId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let rows = scoped(env)
+            .filter(consent::Column::UserId.eq(user.as_uuid()))
+            .filter(consent::Column::ApplicationId.eq(application.as_uuid()))
+            .filter(consent::Column::Status.eq("ACCEPTED"))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(consent::Column::ExpiresAt.is_null())
+                    .add(consent::Column::ExpiresAt.gt(now)),
+            )
+            .order_by_desc(consent::Column::Id)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(to_domain).collect()
+    }
+}
