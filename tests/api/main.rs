@@ -2,7 +2,9 @@
 
 mod applications;
 mod bootstrap;
+mod consents_list;
 mod consents_record;
+mod enrichment;
 mod errors;
 mod helpers;
 mod openapi_spec;
