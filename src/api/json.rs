@@ -72,7 +72,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(describe)?;
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        // A wrong type can be met before a syntax error further on (`[1,2`): malformed JSON is reported as such first.
+        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(syntax) => ApiError::new(ErrorCode::InvalidRequest).with_detail(
+                "INVALID_VALUE",
+                None,
+                format!("Malformed JSON: {syntax}."),
+            ),
+            Ok(_) => describe(error),
+        }
+    })?;
     deserializer.end().map_err(|e| {
         ApiError::new(ErrorCode::InvalidRequest).with_detail("INVALID_VALUE", None, format!("Malformed JSON: {e}."))
     })?;
@@ -152,6 +162,11 @@ mod tests {
         let err = parse_json::<Input>(b"  ").unwrap_err();
         assert_eq!(err.body().code, "INVALID_REQUEST");
         let err = parse_json::<Input>(br#"{"name":"a"} x"#).unwrap_err();
+        assert_eq!(err.body().code, "INVALID_REQUEST");
+        // A type error before the syntax error does not hide the syntax error.
+        let err = parse_json::<Input>(br#"[1,2"#).expect_err("truncated array");
+        assert_eq!(err.body().code, "INVALID_REQUEST");
+        let err = parse_json::<Input>(br#"{"name":5,"#).expect_err("truncated object");
         assert_eq!(err.body().code, "INVALID_REQUEST");
     }
 }

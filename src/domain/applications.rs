@@ -251,6 +251,10 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.len() > MAX_URI_LENGTH {
         return Err(format!("A redirect URI must be at most {MAX_URI_LENGTH} characters."));
     }
+    // The parser drops tabs and newlines and trims spaces and controls, yet the URI is stored and compared as sent.
+    if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("A redirect URI must not contain spaces or control characters.".into());
+    }
     let parsed = url::Url::parse(uri).map_err(|e| format!("'{uri}' is not an absolute URI: {e}."))?;
     if parsed.fragment().is_some() {
         return Err("A redirect URI must not contain a fragment.".into());

@@ -35,7 +35,8 @@ pub struct TestApp {
     pub token: String,
     /// The settings the server runs with (to start a second server on the same database).
     pub settings: Settings,
-    /// The database, dropped with the app.
+    /// The database, dropped with the app (held for its lifetime only).
+    #[allow(dead_code)]
     pub database: TestDatabase,
     /// The server's shared state (for seeding a second environment).
     pub state: assent::state::AppState,
@@ -51,8 +52,8 @@ pub struct OtherEnvironment {
 
 static POSTGRES_NOTICE: AtomicBool = AtomicBool::new(false);
 
-/// A fresh database URL for one test.
-async fn fresh_database() -> (String, TestDatabase) {
+/// A fresh database URL for one test: a SQLite file, or a new PostgreSQL database under `ASSENT_TEST_POSTGRES_URL`.
+pub async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("ASSENT_TEST_POSTGRES_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             if !POSTGRES_NOTICE.swap(true, Ordering::SeqCst) {
@@ -215,4 +216,73 @@ pub fn assert_error(body: &Value, code: &str) {
 /// The detail of an error with `code` and `target`, if present.
 pub fn has_detail(body: &Value, code: &str, target: &str) -> bool {
     body["details"].as_array().is_some_and(|details| details.iter().any(|d| d["code"] == code && d["target"] == target))
+}
+
+/// The detail of an error with `code` (whatever its target), if present.
+pub fn has_detail_code(body: &Value, code: &str) -> bool {
+    body["details"].as_array().is_some_and(|details| details.iter().any(|d| d["code"] == code))
+}
+
+/// A raw answer, for tests that look at headers or at bodies that are not JSON.
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body text.
+    pub text: String,
+}
+
+impl Answer {
+    /// Sends `request` and reads the whole answer.
+    pub async fn of(request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        Answer { status, headers, text }
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("JSON body expected ({e}): {}", self.text))
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// `POST /{env_id}/as/token` with `form`, and HTTP Basic credentials when given.
+    pub async fn token_request(&self, env_id: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Answer {
+        let mut request = self.client.post(format!("{}/{env_id}/as/token", self.base)).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        Answer::of(request).await
+    }
+
+    /// Reads an application's client secret.
+    pub async fn app_secret(&self, app_id: &str) -> String {
+        let body = self.get(&self.env_url(&format!("/applications/{app_id}/secret")), 200).await;
+        body["secret"].as_str().expect("secret").to_owned()
+    }
+}
+
+/// Checks an RFC 6749 §5.2 error answer (status, `error`, `error_description`, no caching) and returns its body.
+pub fn assert_oauth_error(answer: &Answer, status: u16, error: &str) -> Value {
+    assert_eq!(answer.status, status, "answer: {}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["error"], error, "body: {body}");
+    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "error_description: {body}");
+    let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+    assert_eq!(keys.len(), 2, "only error and error_description: {body}");
+    assert_eq!(answer.header("Cache-Control"), Some("no-store"));
+    if status == 401 {
+        let challenge = answer.header("WWW-Authenticate").expect("WWW-Authenticate on 401");
+        assert!(challenge.starts_with("Basic"), "challenge: {challenge}");
+    }
+    body
 }
