@@ -1,9 +1,14 @@
 //! Black-box tests: the real server on a random port over a fresh database per test.
 
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod applications;
 mod bootstrap;
+mod consents_access;
 mod consents_list;
 mod consents_record;
+mod consents_revoke;
 mod enrichment;
 mod errors;
 mod helpers;

@@ -22,7 +22,7 @@ use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
 use crate::domain::applications::Application;
 use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery, SoftwareDraft};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
-use crate::domain::paging::{Page, PageRequest};
+use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -116,25 +116,36 @@ async fn render(
         .collect())
 }
 
-async fn page_response(
+/// The query parameters shared by both consent lists.
+struct ListParams {
+    filter: Option<String>,
+    expand: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Lists one user's records (`user`) or the environment's, answering in PingOne's collection shape.
+async fn list(
     state: &AppState,
     env: EnvironmentId,
-    base: String,
-    page: Page<Consent>,
-    request: PageRequest,
-    cursor: Option<&str>,
-    filter: Option<&str>,
-    expand: Option<&str>,
+    user: Option<UserId>,
+    params: ListParams,
 ) -> Result<Json<ConsentsPage>, ApiError> {
-    let mut extra: Vec<(&str, &str)> = Vec::new();
-    if let Some(filter) = filter {
-        extra.push(("filter", filter));
-    }
-    if let Some(expand) = expand {
-        extra.push(("expand", expand));
-    }
-    let links = collection_links(&base, request.limit, cursor, page.next_cursor.as_deref(), &extra);
-    let items = render(state, env, page.items, wants_applications(expand)?).await?;
+    let expand = wants_applications(params.expand.as_deref())?;
+    let page_request = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    let query = ConsentListQuery { user, filter: params.filter.clone(), page: page_request };
+    let page = consents::list_consents(&state.store, env, query).await?;
+    let base = match user {
+        Some(user) => state.url(&format!("/v1/environments/{env}/users/{user}/oauthConsents")),
+        None => state.url(&format!("/v1/environments/{env}/oauthConsents")),
+    };
+    let extra: Vec<(&str, &str)> = [("filter", params.filter.as_deref()), ("expand", params.expand.as_deref())]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        .collect();
+    let links =
+        collection_links(&base, page_request.limit, params.cursor.as_deref(), page.next_cursor.as_deref(), &extra);
+    let items = render(state, env, page.items, expand).await?;
     let count = items.len();
     Ok(Json(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size: count }))
 }
@@ -214,22 +225,8 @@ impl ConsentsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<ConsentsPage>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
-        wants_applications(expand.0.as_deref())?;
-        let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let query = ConsentListQuery { user: Some(user), filter: filter.0.clone(), page: page_request };
-        let page = consents::list_consents(&state.store, env, query).await?;
-        let base = state.url(&format!("/v1/environments/{env}/users/{user}/oauthConsents"));
-        page_response(
-            &state,
-            env,
-            base,
-            page,
-            page_request,
-            cursor.0.as_deref(),
-            filter.0.as_deref(),
-            expand.0.as_deref(),
-        )
-        .await
+        let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
+        list(&state, env, Some(user), params).await
     }
 
     /// Audit consents of the environment
@@ -237,6 +234,7 @@ impl ConsentsApi {
     /// Every record of the environment, newest first, with the same `filter` (including `user.id eq "…"`),
     /// `expand` and paging as the per-user list. **Permissions:** a worker token of this environment.
     #[oai(path = "/v1/environments/:envId/oauthConsents", method = "get", operation_id = "consents.audit")]
+    #[allow(clippy::too_many_arguments)]
     async fn audit_consents(
         &self,
         state: Data<&AppState>,
@@ -252,22 +250,8 @@ impl ConsentsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<ConsentsPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
-        wants_applications(expand.0.as_deref())?;
-        let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let query = ConsentListQuery { user: None, filter: filter.0.clone(), page: page_request };
-        let page = consents::list_consents(&state.store, env, query).await?;
-        let base = state.url(&format!("/v1/environments/{env}/oauthConsents"));
-        page_response(
-            &state,
-            env,
-            base,
-            page,
-            page_request,
-            cursor.0.as_deref(),
-            filter.0.as_deref(),
-            expand.0.as_deref(),
-        )
-        .await
+        let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
+        list(&state, env, None, params).await
     }
 
     /// Read a user's effective consent for an application
