@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::error::conflict_on;
+use super::error::{conflict_on, touched};
 use super::{Store, StoreError};
 use crate::domain::applications::{
     AppType, Application, ClientSecret, GrantType, PkceEnforcement, Protocol, ResponseType, TokenAuthMethod,
@@ -203,10 +203,7 @@ impl Store {
             .filter(application::Column::Id.eq(app.id.as_uuid()))
             .exec(&self.db)
             .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(result.rows_affected)
     }
 
     /// Replaces the secret of an application.
@@ -224,10 +221,7 @@ impl Store {
             .filter(application::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(result.rows_affected)
     }
 
     /// Deletes an application.
@@ -237,9 +231,6 @@ impl Store {
             .filter(application::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(result.rows_affected)
     }
 }

@@ -32,3 +32,8 @@ pub(crate) fn conflict_on(field: &str) -> impl FnOnce(DbErr) -> StoreError + '_ 
         _ => StoreError::from(error),
     }
 }
+
+/// An update or delete that touched no row means the row was not there (in this environment).
+pub(crate) fn touched(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

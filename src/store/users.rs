@@ -5,7 +5,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::error::conflict_on;
+use super::error::{conflict_on, touched};
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::users::User;
@@ -102,10 +102,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(conflict_on("username"))?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(result.rows_affected)
     }
 
     /// Deletes a user.
@@ -115,10 +112,7 @@ impl Store {
             .filter(user::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(result.rows_affected)
     }
 
     /// The user and its password hash, for sign-in; `None` hash means no password set.
