@@ -29,4 +29,16 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Fill an environment with users and consent records (benchmarks, demos); prints a JSON summary.
+    Seed {
+        /// The environment to fill.
+        #[arg(long)]
+        environment: String,
+        /// Users to create; records are spread over them.
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        /// Consent records to create.
+        #[arg(long)]
+        consents: usize,
+    },
 }

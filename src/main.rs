@@ -3,7 +3,7 @@
 use anyhow::Context;
 use assent::cli::{Cli, Command};
 use assent::config::Config;
-use assent::startup::{Application, bootstrap};
+use assent::startup::{Application, bootstrap, seed};
 use clap::Parser;
 
 #[tokio::main]
@@ -27,6 +27,11 @@ async fn main() -> anyhow::Result<()> {
                 "clientSecret": created.client_secret,
             });
             println!("{}", serde_json::to_string(&out).context("printing the result")?);
+            Ok(())
+        }
+        Command::Seed { environment, users, consents } => {
+            let seeded = seed(&settings, &environment, users, consents).await?;
+            println!("{}", serde_json::to_string(&seeded).context("printing the result")?);
             Ok(())
         }
     }

@@ -113,3 +113,21 @@ pub async fn bootstrap(settings: &Settings, name: String) -> anyhow::Result<Boot
     state.store.close().await.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;
     Ok(created)
 }
+
+/// `assent seed`: fills an environment with users and consent records.
+pub async fn seed(
+    settings: &Settings,
+    environment: &str,
+    users: usize,
+    consents: usize,
+) -> anyhow::Result<crate::seed::Seeded> {
+    let env = crate::domain::ids::EnvironmentId::parse(environment)
+        .ok_or_else(|| anyhow::anyhow!("--environment ('{environment}') is not an environment id"))?;
+    let store = Store::connect(&settings.store)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database (ASSENT_DATABASE_URL): {e}"))?;
+    let seeded =
+        crate::seed::seed(&store, env, users, consents).await.map_err(|e| anyhow::anyhow!("seed failed: {e}"))?;
+    store.close().await.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;
+    Ok(seeded)
+}

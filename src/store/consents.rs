@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope, external_application};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -111,14 +109,33 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
 impl Store {
     /// Appends a record and its scope index rows in one transaction.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
-        let env = c.environment_id.as_uuid();
-        let scope_rows = c.scopes.iter().map(|scope| {
-            consent_scope::Model { environment_id: env, scope: scope.clone(), consent_id: c.id.as_uuid() }
-                .into_active_model()
-        });
+        self.insert_consents(std::slice::from_ref(c)).await
+    }
+
+    /// Appends many records in one transaction (one commit, one fsync), in statements small enough
+    /// for SQLite's bound-parameter limit.
+    pub async fn insert_consents(&self, batch: &[Consent]) -> Result<(), StoreError> {
+        const ROWS_PER_STATEMENT: usize = 500;
         let tx = self.db.begin().await?;
-        to_row(c).into_active_model().insert(&tx).await?;
-        consent_scope::Entity::insert_many(scope_rows).exec(&tx).await?;
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).exec(&tx).await?;
+            let scope_rows: Vec<consent_scope::ActiveModel> = chunk
+                .iter()
+                .flat_map(|c| {
+                    c.scopes.iter().map(|scope| {
+                        consent_scope::Model {
+                            environment_id: c.environment_id.as_uuid(),
+                            scope: scope.clone(),
+                            consent_id: c.id.as_uuid(),
+                        }
+                        .into_active_model()
+                    })
+                })
+                .collect();
+            for rows in scope_rows.chunks(ROWS_PER_STATEMENT * 2) {
+                consent_scope::Entity::insert_many(rows.to_vec()).exec(&tx).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
