@@ -19,7 +19,7 @@ use crate::state::AppState;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident => $domain:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize, serde::Serialize)]
         #[oai(rename_all = "SCREAMING_SNAKE_CASE")]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }

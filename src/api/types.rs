@@ -66,6 +66,12 @@ impl ToJSON for Timestamp {
     }
 }
 
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.format())
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -78,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 }
 
 /// A HAL link.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct Link {
     /// Absolute URL.
     pub href: String,
@@ -92,7 +98,7 @@ impl Link {
 }
 
 /// A relationship: `{"id": "..."}`.
-#[derive(Clone, Debug, Object, serde::Deserialize)]
+#[derive(Clone, Debug, Object, serde::Deserialize, serde::Serialize)]
 pub struct IdRef {
     /// The related resource's id.
     pub id: String,
@@ -106,13 +112,15 @@ impl IdRef {
 }
 
 /// Links of a collection page.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct CollectionLinks {
     /// This page.
     #[oai(rename = "self")]
+    #[serde(rename = "self")]
     pub self_: Link,
     /// The next page, when there is one; follow it verbatim.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<Link>,
 }
 

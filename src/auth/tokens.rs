@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
 use super::keys::PublicJwk;
@@ -77,7 +78,14 @@ pub struct TokenService {
     public_url: String,
     lifetime_secs: i64,
     keys: RwLock<HashMap<EnvironmentId, Arc<EnvKeys>>>,
+    /// Client secrets already verified against their stored hash.
+    pub client_secrets: super::password::VerifiedSecrets,
+    /// Tokens already verified, by SHA-256 of the token, until they expire.
+    verified: std::sync::RwLock<HashMap<[u8; 32], Principal>>,
 }
+
+/// Most verified tokens remembered; past that, expired ones are dropped (or all, if none expired).
+const VERIFIED_CAPACITY: usize = 100_000;
 
 #[derive(Deserialize)]
 struct UnverifiedEnv {
@@ -87,7 +95,15 @@ struct UnverifiedEnv {
 impl TokenService {
     /// A service issuing tokens valid for `lifetime_secs`.
     pub fn new(store: Store, secrets: SecretBox, public_url: String, lifetime_secs: i64) -> Self {
-        Self { store, secrets, public_url, lifetime_secs, keys: RwLock::new(HashMap::new()) }
+        Self {
+            store,
+            secrets,
+            public_url,
+            lifetime_secs,
+            keys: RwLock::new(HashMap::new()),
+            client_secrets: super::password::VerifiedSecrets::default(),
+            verified: std::sync::RwLock::new(HashMap::new()),
+        }
     }
 
     /// The issuer identifier of an environment.
@@ -152,7 +168,30 @@ impl TokenService {
     }
 
     /// Verifies signature, issuer, audience and expiry; the environment comes from the token itself.
+    /// A token verified once is remembered by its hash until it expires, so repeat calls skip the signature check.
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        if let Some(principal) = self.verified.read().ok().and_then(|cache| cache.get(&key).cloned()) {
+            if principal.expires_at > now {
+                return Ok(principal);
+            }
+            return Err(TokenError::Expired);
+        }
+        let principal = self.verify_signature(token).await?;
+        if let Ok(mut cache) = self.verified.write() {
+            if cache.len() >= VERIFIED_CAPACITY {
+                cache.retain(|_, p| p.expires_at > now);
+                if cache.len() >= VERIFIED_CAPACITY {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, principal.clone());
+        }
+        Ok(principal)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Result<Principal, TokenError> {
         let env =
             unverified_env(token).ok_or_else(|| TokenError::Invalid("not an access token of this service".into()))?;
         let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;

@@ -3,7 +3,6 @@
 use super::applications::{AppType, Application, GrantType, TokenAuthMethod};
 use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
-use crate::auth::password;
 use crate::auth::principal::ADMIN_SCOPE;
 use crate::auth::tokens::TokenService;
 use crate::store::{Store, StoreError};
@@ -97,7 +96,7 @@ async fn client_credentials(
     env: EnvironmentId,
     request: TokenRequest,
 ) -> Result<TokenGrant, OAuthError> {
-    let app = authenticate_client(store, env, &request.client).await?;
+    let app = authenticate_client(store, tokens, env, &request.client).await?;
     if !app.grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::UnauthorizedClient("This application may not use client_credentials.".into()));
     }
@@ -127,6 +126,7 @@ async fn client_credentials(
 /// Authenticates the client with exactly one method, the one it is registered for.
 pub async fn authenticate_client(
     store: &Store,
+    tokens: &TokenService,
     env: EnvironmentId,
     auth: &ClientAuth,
 ) -> Result<Application, OAuthError> {
@@ -170,7 +170,7 @@ pub async fn authenticate_client(
         )));
     }
     if let Some(secret) = secret
-        && !password::verify(credentials.secret_hash, secret).await
+        && !tokens.client_secrets.verify(credentials.secret_hash, secret).await
     {
         return Err(unknown());
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition};
 
 use crate::domain::filter::{Attribute, Comparison, Filter, Operator, Value};
@@ -26,16 +26,20 @@ fn comparison_condition(env: EnvironmentId, comparison: &Comparison, now: DateTi
         (Attribute::UserId, Value::Uuid(id)) => single(Column::UserId.eq(*id)),
         (Attribute::ApplicationName, Value::Text(name)) => single(Column::ApplicationName.eq(name.as_str())),
         (Attribute::Status, Value::Text(status)) => status_condition(status, now),
-        (Attribute::Scope, Value::Text(scope)) => single(
-            Column::Id.in_subquery(
-                Query::select()
-                    .column(consent_scope::Column::ConsentId)
-                    .from(consent_scope::Entity)
-                    .and_where(consent_scope::Column::EnvironmentId.eq(env.as_uuid()))
-                    .and_where(consent_scope::Column::Scope.eq(scope.as_str()))
-                    .to_owned(),
-            ),
-        ),
+        // A correlated EXISTS probes the (environment, scope, record) key once per candidate row, so a
+        // page stops early instead of first collecting every record that has the scope.
+        (Attribute::Scope, Value::Text(scope)) => single(Expr::exists(
+            Query::select()
+                .expr(Expr::value(1))
+                .from(consent_scope::Entity)
+                .and_where(consent_scope::Column::EnvironmentId.eq(env.as_uuid()))
+                .and_where(consent_scope::Column::Scope.eq(scope.as_str()))
+                .and_where(
+                    Expr::col((consent_scope::Entity, consent_scope::Column::ConsentId))
+                        .equals((consent::Entity, Column::Id)),
+                )
+                .to_owned(),
+        )),
         (Attribute::ConsentedAt, Value::Timestamp(at)) => single(match comparison.operator {
             Operator::Eq => Column::ConsentedAt.eq(*at),
             Operator::Gt => Column::ConsentedAt.gt(*at),

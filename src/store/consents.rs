@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope, external_application};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -107,41 +110,41 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
 }
 
 impl Store {
-    /// Appends a record and its scope index rows in one transaction.
+    /// Appends a record and its scope index rows; on SQLite through the group-commit writer.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
-        self.insert_consents(std::slice::from_ref(c)).await
+        match &self.writer {
+            Some(writer) => writer.insert(c.clone()).await,
+            None => insert_consents(&self.db, std::slice::from_ref(c)).await,
+        }
     }
 
-    /// Appends many records in one transaction (one commit, one fsync), in statements small enough
-    /// for SQLite's bound-parameter limit.
+    /// Appends many records in one transaction (one commit, one fsync).
     pub async fn insert_consents(&self, batch: &[Consent]) -> Result<(), StoreError> {
-        const ROWS_PER_STATEMENT: usize = 500;
-        let tx = self.db.begin().await?;
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).exec(&tx).await?;
-            let scope_rows: Vec<consent_scope::ActiveModel> = chunk
-                .iter()
-                .flat_map(|c| {
-                    c.scopes.iter().map(|scope| {
-                        consent_scope::Model {
-                            environment_id: c.environment_id.as_uuid(),
-                            scope: scope.clone(),
-                            consent_id: c.id.as_uuid(),
-                        }
-                        .into_active_model()
-                    })
-                })
-                .collect();
-            for rows in scope_rows.chunks(ROWS_PER_STATEMENT * 2) {
-                consent_scope::Entity::insert_many(rows.to_vec()).exec(&tx).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        insert_consents(&self.db, batch).await
     }
 
     /// The stable id of an external application named `name`, created on first use.
     pub async fn external_application_id(&self, env: EnvironmentId, name: &str) -> Result<ApplicationId, StoreError> {
+        let key = (env.as_uuid(), name.to_owned());
+        if let Some(id) = self.external_ids.read().ok().and_then(|ids| ids.get(&key).copied()) {
+            return Ok(ApplicationId::from_uuid(id));
+        }
+        let id = self.lookup_or_create_external_application(env, name).await?;
+        if let Ok(mut ids) = self.external_ids.write() {
+            // Bounded: a flood of distinct names must not grow memory without limit.
+            if ids.len() >= 100_000 {
+                ids.clear();
+            }
+            ids.insert(key, id.as_uuid());
+        }
+        Ok(id)
+    }
+
+    async fn lookup_or_create_external_application(
+        &self,
+        env: EnvironmentId,
+        name: &str,
+    ) -> Result<ApplicationId, StoreError> {
         let find = || {
             external_application::Entity::find()
                 .filter(external_application::Column::EnvironmentId.eq(env.as_uuid()))
@@ -245,4 +248,34 @@ impl Store {
             .await?;
         rows.into_iter().map(to_domain).collect()
     }
+}
+
+/// Appends records in one transaction, in statements small enough for SQLite's bound-parameter limit.
+pub(super) async fn insert_consents(db: &DatabaseConnection, batch: &[Consent]) -> Result<(), StoreError> {
+    const ROWS_PER_STATEMENT: usize = 500;
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let tx = db.begin().await?;
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).exec(&tx).await?;
+        let scope_rows: Vec<consent_scope::ActiveModel> = chunk
+            .iter()
+            .flat_map(|c| {
+                c.scopes.iter().map(|scope| {
+                    consent_scope::Model {
+                        environment_id: c.environment_id.as_uuid(),
+                        scope: scope.clone(),
+                        consent_id: c.id.as_uuid(),
+                    }
+                    .into_active_model()
+                })
+            })
+            .collect();
+        for rows in scope_rows.chunks(ROWS_PER_STATEMENT * 2) {
+            consent_scope::Entity::insert_many(rows.to_vec()).exec(&tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }

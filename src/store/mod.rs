@@ -6,11 +6,16 @@ mod consents;
 mod environments;
 mod error;
 mod users;
+mod writer;
 
 pub use applications::ClientCredentials;
 pub use error::StoreError;
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use uuid::Uuid;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
@@ -32,6 +37,10 @@ pub struct StoreSettings {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite only: the group-commit writer of the consent ledger.
+    writer: Option<Arc<writer::ConsentWriter>>,
+    /// Ids of external applications by (environment, name); they never change once assigned.
+    external_ids: Arc<RwLock<HashMap<(Uuid, String), Uuid>>>,
 }
 
 impl Store {
@@ -60,7 +69,8 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone())));
+        Ok(Self { db, writer, external_ids: Arc::default() })
     }
 
     /// `postgres` or `sqlite`, for logs.

@@ -1,5 +1,7 @@
 //! `/v1/environments/{envId}/users/{userId}/oauthConsents` and the environment-wide audit list.
 
+#[cfg(test)]
+mod tests;
 mod wire;
 
 pub use wire::*;
@@ -10,11 +12,10 @@ use chrono::Utc;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 
 use super::client::request_context;
-use super::json::JsonBody;
+use super::json::{JsonBody, JsonOut};
 use super::security::BearerToken;
 use super::types::{IdRef, Link, collection_links};
 use super::{ApiTags, admin_env, resource_id};
@@ -49,7 +50,7 @@ pub enum RevokeBody {
 pub enum Recorded {
     /// The record was appended to the ledger.
     #[oai(status = 201)]
-    Created(Json<ConsentOut>, #[oai(header = "Location")] String),
+    Created(JsonOut<ConsentOut>, #[oai(header = "Location")] String),
 }
 
 /// Consent records.
@@ -130,7 +131,7 @@ async fn list(
     env: EnvironmentId,
     user: Option<UserId>,
     params: ListParams,
-) -> Result<Json<ConsentsPage>, ApiError> {
+) -> Result<JsonOut<ConsentsPage>, ApiError> {
     let expand = wants_applications(params.expand.as_deref())?;
     let page_request = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let query = ConsentListQuery { user, filter: params.filter.clone(), page: page_request };
@@ -147,7 +148,7 @@ async fn list(
         collection_links(&base, page_request.limit, params.cursor.as_deref(), page.next_cursor.as_deref(), &extra);
     let items = render(state, env, page.items, expand).await?;
     let count = items.len();
-    Ok(Json(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size: count }))
+    Ok(JsonOut(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size: count }))
 }
 
 #[OpenApi(tag = "ApiTags::Consents")]
@@ -197,7 +198,7 @@ impl ConsentsApi {
         let consent = consents::record_consent(&state.store, &state.enricher, env, user, draft, context).await?;
         let out = ConsentOut::new(&state, consent, Utc::now());
         let location = out.links.self_.href.clone();
-        Ok(Recorded::Created(Json(out), location))
+        Ok(Recorded::Created(JsonOut(out), location))
     }
 
     /// List a user's consents
@@ -223,7 +224,7 @@ impl ConsentsApi {
         limit: Query<Option<i64>>,
         /// Opaque cursor from a `next` link.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ConsentsPage>, ApiError> {
+    ) -> Result<JsonOut<ConsentsPage>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, Some(user), params).await
@@ -248,7 +249,7 @@ impl ConsentsApi {
         limit: Query<Option<i64>>,
         /// Opaque cursor from a `next` link.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ConsentsPage>, ApiError> {
+    ) -> Result<JsonOut<ConsentsPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, None, params).await
@@ -273,7 +274,7 @@ impl ConsentsApi {
         /// The application's id.
         #[oai(name = "application.id")]
         application_id: Query<String>,
-    ) -> Result<Json<EffectiveConsentOut>, ApiError> {
+    ) -> Result<JsonOut<EffectiveConsentOut>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
         let application = ApplicationId::parse(&application_id).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidRequest).with_detail(
@@ -283,7 +284,7 @@ impl ConsentsApi {
             )
         })?;
         let effective = consents::effective_consent(&state.store, env, user, application).await?;
-        Ok(Json(EffectiveConsentOut {
+        Ok(JsonOut(EffectiveConsentOut {
             application: IdRef::to(effective.application_id),
             user: IdRef::to(effective.user_id),
             scope: effective.scopes,
@@ -309,13 +310,13 @@ impl ConsentsApi {
         #[oai(name = "consentId")] consent_id: Path<String>,
         /// `applications` to embed the record's application.
         expand: Query<Option<String>>,
-    ) -> Result<Json<ConsentOut>, ApiError> {
+    ) -> Result<JsonOut<ConsentOut>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
         let expand = wants_applications(expand.0.as_deref())?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let record = consents::get_consent(&state.store, env, user, id).await?;
         let mut rendered = render(&state, env, vec![record], expand).await?;
-        rendered.pop().map(Json).ok_or_else(|| ApiError::unexpected("rendering lost the record"))
+        rendered.pop().map(JsonOut).ok_or_else(|| ApiError::unexpected("rendering lost the record"))
     }
 
     /// Revoke a consent
@@ -338,7 +339,7 @@ impl ConsentsApi {
         #[oai(name = "userId")] user_id: Path<String>,
         #[oai(name = "consentId")] consent_id: Path<String>,
         body: RevokeBody,
-    ) -> Result<Json<ConsentOut>, ApiError> {
+    ) -> Result<JsonOut<ConsentOut>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, UPDATE_CONSENTS_SCOPE)?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let input = match body {
@@ -353,6 +354,6 @@ impl ConsentsApi {
             ));
         }
         let record = consents::revoke_consent(&state.store, env, user, id).await?;
-        Ok(Json(ConsentOut::new(&state, record, Utc::now())))
+        Ok(JsonOut(ConsentOut::new(&state, record, Utc::now())))
     }
 }

@@ -23,7 +23,7 @@ impl MediaType for RevokeMedia {
 }
 
 /// Where the application is registered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize, serde::Serialize)]
 pub enum ApplicationType {
     /// An application of this environment, named by `id`.
     #[oai(rename = "PINGONE")]
@@ -65,8 +65,9 @@ pub enum Decision {
 }
 
 /// A record's status as read now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum StatusOut {
     /// Agreed and in force.
     Accepted,
@@ -103,12 +104,14 @@ pub struct ConsentApplicationIn {
 }
 
 /// A browser or operating system.
-#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+#[derive(Clone, Debug, Default, Object, serde::Deserialize, serde::Serialize)]
 pub struct SoftwareIo {
     /// Name, e.g. `Chrome`, `Mac OS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Version, e.g. `131.0.0.0`, `10.15.7`.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
@@ -119,11 +122,11 @@ impl From<Software> for SoftwareIo {
 }
 
 /// The device.
-#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+#[derive(Clone, Debug, Default, Object, serde::Deserialize, serde::Serialize)]
 pub struct DeviceIo {
     /// `desktop`, `mobile`, `tablet`, `bot`, or what the client says.
     #[oai(rename = "type")]
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
 }
 
@@ -158,30 +161,36 @@ pub struct ConsentRevokeIn {
 }
 
 /// Where the consent was given.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct LocationOut {
     /// Client IP address (the TCP peer, or the forwarded address behind a trusted proxy).
     pub remote_ip: String,
     /// City.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// First subdivision (state, province, region of a country).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Continent.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Country.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
 
 /// Links of a record.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct ConsentLinks {
     /// This record.
     #[oai(rename = "self")]
+    #[serde(rename = "self")]
     pub self_: Link,
     /// Its environment.
     pub environment: Link,
@@ -189,12 +198,14 @@ pub struct ConsentLinks {
     pub user: Link,
     /// PATCH here with `application/vnd.pingidentity.consent.revoke+json` to revoke; present while `ACCEPTED`.
     #[oai(rename = "consent.revoke", skip_serializing_if_is_none)]
+    #[serde(rename = "consent.revoke", skip_serializing_if = "Option::is_none")]
     pub revoke: Option<Link>,
 }
 
 /// The application, embedded with `expand=applications`.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct EmbeddedApplication {
     /// The application's id.
     pub id: String,
@@ -204,36 +215,42 @@ pub struct EmbeddedApplication {
     pub application_type: ApplicationType,
     /// Kind of registered application (`WORKER`, `WEB_APP`, …); absent for external or deleted ones.
     #[oai(rename = "type", skip_serializing_if_is_none)]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub app_type: Option<crate::api::applications::AppType>,
     /// Whether the registered application is enabled.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Link to the registered application.
     #[oai(rename = "_links", skip_serializing_if_is_none)]
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<SelfLink>,
 }
 
 /// A lone `self` link.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct SelfLink {
     /// The resource.
     #[oai(rename = "self")]
+    #[serde(rename = "self")]
     pub self_: Link,
 }
 
 /// Embedded resources of a record.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct ConsentEmbedded {
     /// The application.
     pub application: EmbeddedApplication,
 }
 
 /// A consent record.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct ConsentOut {
     /// HAL links.
     #[oai(rename = "_links")]
+    #[serde(rename = "_links")]
     pub links: ConsentLinks,
     /// The record's id.
     pub id: String,
@@ -251,12 +268,15 @@ pub struct ConsentOut {
     pub scope: Vec<String>,
     /// Browser.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<SoftwareIo>,
     /// Operating system.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_system: Option<SoftwareIo>,
     /// Device.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<DeviceIo>,
     /// Where the consent was given.
     pub location: LocationOut,
@@ -268,9 +288,11 @@ pub struct ConsentOut {
     pub updated_at: Timestamp,
     /// When an accepted consent stops counting.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     /// With `expand=applications`.
     #[oai(rename = "_embedded", skip_serializing_if_is_none)]
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     pub embedded: Option<ConsentEmbedded>,
 }
 
@@ -278,6 +300,12 @@ impl ConsentOut {
     /// The wire form of `consent` as read at `now`.
     pub fn new(state: &AppState, consent: Consent, now: chrono::DateTime<chrono::Utc>) -> Self {
         let env_url = state.url(&format!("/v1/environments/{}", consent.environment_id));
+        Self::from_parts(&env_url, consent, now)
+    }
+
+    /// The wire form of `consent`, with links under `env_url`.
+    pub fn from_parts(env_url: &str, consent: Consent, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let env_url = env_url.to_owned();
         let user_url = format!("{env_url}/users/{}", consent.user_id);
         let self_url = format!("{user_url}/oauthConsents/{}", consent.id);
         let status = consent.status_at(now);
@@ -315,21 +343,24 @@ impl ConsentOut {
 }
 
 /// Embedded records of a page.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct EmbeddedConsents {
     /// The records of this page, newest first.
     pub oauth_consents: Vec<ConsentOut>,
 }
 
 /// A page of consent records.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct ConsentsPage {
     /// `self` and, when there are more, `next`.
     #[oai(rename = "_links")]
+    #[serde(rename = "_links")]
     pub links: CollectionLinks,
     /// The records.
     #[oai(rename = "_embedded")]
+    #[serde(rename = "_embedded")]
     pub embedded: EmbeddedConsents,
     /// Records in this page.
     pub count: usize,
@@ -338,8 +369,9 @@ pub struct ConsentsPage {
 }
 
 /// What a user has granted an application now.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct EffectiveConsentOut {
     /// The application.
     pub application: IdRef,
@@ -351,6 +383,7 @@ pub struct EffectiveConsentOut {
     pub consent_ids: Vec<String>,
     /// When the first of those records expires.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
 }
 

@@ -1,0 +1,73 @@
+//! Group commit for the consent ledger on SQLite: one writer task commits concurrent inserts together.
+//!
+//! SQLite allows one writer at a time and every commit costs an fsync. Requests that arrive while a
+//! commit is in flight wait in the queue and go into the next transaction together, so one fsync
+//! covers many records. A request is answered only after its own transaction has committed, so a
+//! 201 still means durably stored.
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+use crate::domain::consents::Consent;
+
+/// Most records committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Queue length before callers wait for room.
+const QUEUE: usize = 4096;
+
+struct Job {
+    record: Consent,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Handle on the writer task; dropping every handle stops the task.
+#[derive(Debug)]
+pub(crate) struct ConsentWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl ConsentWriter {
+    /// Starts the writer task on `db`.
+    pub(crate) fn spawn(db: DatabaseConnection) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, jobs));
+        Self { queue }
+    }
+
+    /// Queues `record` and waits until its transaction has committed.
+    pub(crate) async fn insert(&self, record: Consent) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Job { record, done })
+            .await
+            .map_err(|_| StoreError::Database("consent writer stopped".into()))?;
+        committed.await.map_err(|_| StoreError::Database("consent writer dropped a record".into()))?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let records: Vec<Consent> = batch.iter().map(|job| job.record.clone()).collect();
+        match super::consents::insert_consents(&db, &records).await {
+            Ok(()) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Ok(()));
+                }
+            }
+            // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
+            Err(_) if batch.len() > 1 => {
+                for job in batch.drain(..) {
+                    let result = super::consents::insert_consents(&db, std::slice::from_ref(&job.record)).await;
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(error) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Err(StoreError::Database(error.to_string())));
+                }
+            }
+        }
+    }
+}
