@@ -18,7 +18,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
 /// Connection settings taken from the configuration.
 #[derive(Clone, Debug)]
@@ -31,6 +31,28 @@ pub struct StoreSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
     pub statement_timeout: Duration,
+}
+
+/// Key of the PostgreSQL advisory lock that serialises migrations of nodes starting together.
+const MIGRATION_LOCK: i64 = 0x6173_7365_6e74; // "assent"
+
+/// Runs migrations on one dedicated connection holding an advisory lock, so nodes starting at the
+/// same time do not apply the same migration twice.
+async fn migrate_exclusively(url: &str) -> Result<(), StoreError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.max_connections(1).min_connections(1).sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    let lock =
+        Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_lock($1)", [MIGRATION_LOCK.into()]);
+    db.execute_raw(lock).await?;
+    let migrated = Migrator::up(&db, None).await;
+    let unlock =
+        Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK.into()]);
+    let unlocked = db.execute_raw(unlock).await;
+    db.close().await?;
+    migrated?;
+    unlocked?;
+    Ok(())
 }
 
 /// Handle on the database; cheap to clone.
@@ -68,7 +90,11 @@ impl Store {
             });
         }
         let db = Database::connect(options).await?;
-        Migrator::up(&db, None).await?;
+        if is_postgres {
+            migrate_exclusively(&settings.url).await?;
+        } else {
+            Migrator::up(&db, None).await?;
+        }
         let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone())));
         Ok(Self { db, writer, external_ids: Arc::default() })
     }

@@ -15,4 +15,5 @@ mod helpers;
 mod openapi_spec;
 mod tenancy;
 mod tokens;
+mod two_nodes;
 mod users;

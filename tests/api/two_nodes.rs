@@ -1,0 +1,152 @@
+//! Two Assent processes on one database: what one node writes, the other serves on the next request.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{call_with, fresh_database};
+
+/// An `assent serve` process, killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(database_url: &str, secret_key: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assent"));
+    command
+        .env_clear()
+        .env("ASSENT_DATABASE_URL", database_url)
+        .env("ASSENT_SECRET_KEY", secret_key)
+        .env("ASSENT_LISTEN", "127.0.0.1:0")
+        // Nodes behind one load balancer share the public URL, so each accepts the other's tokens.
+        .env("ASSENT_PUBLIC_URL", "https://consent.example.test")
+        .env("ASSENT_LOG_FORMAT", "json")
+        .env("ASSENT_LOG_LEVEL", "info");
+    command
+}
+
+/// Starts a node and waits for its "listening" log line to learn the port.
+fn start_node(database_url: &str, secret_key: &str) -> Node {
+    let mut child = command(database_url, secret_key)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("assent serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines.next().expect("node exited before listening").expect("log line");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+        if entry["fields"]["message"] == "assent listening" {
+            break format!("http://{}", entry["fields"]["address"].as_str().expect("address"));
+        }
+    };
+    // Keep draining the log so the node never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Node { child, base }
+}
+
+#[tokio::test]
+async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
+    let (database_url, _database) = fresh_database().await;
+    let secret_key = assent::auth::secrets::generate_master_key();
+    let boot =
+        command(&database_url, &secret_key).args(["bootstrap", "--name", "Two nodes"]).output().expect("bootstrap");
+    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
+    let boot: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap JSON");
+    let (env, client_id, secret) = (
+        boot["environmentId"].as_str().unwrap().to_owned(),
+        boot["clientId"].as_str().unwrap(),
+        boot["clientSecret"].as_str().unwrap(),
+    );
+    let a = start_node(&database_url, &secret_key);
+    let b = start_node(&database_url, &secret_key);
+    assert_ne!(a.base, b.base);
+    let client = reqwest::Client::new();
+    // A token issued by one node is good on the other: keys live in the shared database.
+    let token: Value = client
+        .post(format!("{}/{env}/as/token", a.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let url = |node: &Node, path: &str| format!("{}/v1/environments/{env}{path}", node.base);
+
+    let user =
+        call_with(&client, &token, Method::POST, &url(&b, "/users"), Some(json!({"username":"alice"})), 201).await;
+    let user_id = user["id"].as_str().unwrap();
+    let consents = format!("/users/{user_id}/oauthConsents");
+    let recorded = call_with(
+        &client,
+        &token,
+        Method::POST,
+        &url(&a, &consents),
+        Some(json!({"application":{"name":"Shared"},"scope":["openid","email"],"status":"ACCEPTED"})),
+        201,
+    )
+    .await;
+    let consent_id = recorded["id"].as_str().unwrap();
+
+    let listed = call_with(&client, &token, Method::GET, &url(&b, &consents), None, 200).await;
+    assert_eq!(listed["_embedded"]["oauthConsents"][0]["id"], consent_id, "node B lists what node A recorded");
+
+    let revoked = call_with(
+        &client,
+        &token,
+        Method::PATCH,
+        &url(&b, &format!("{consents}/{consent_id}")),
+        Some(json!({"status":"REVOKED"})),
+        200,
+    )
+    .await;
+    assert_eq!(revoked["status"], "REVOKED");
+    let read = call_with(&client, &token, Method::GET, &url(&a, &format!("{consents}/{consent_id}")), None, 200).await;
+    assert_eq!(read["status"], "REVOKED", "node A sees node B's revocation on the next request");
+    let effective = call_with(
+        &client,
+        &token,
+        Method::GET,
+        &url(&a, &format!("{consents}/effective?application.id={}", recorded["application"]["id"].as_str().unwrap())),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(effective["scope"], json!([]));
+}
+
+/// PostgreSQL only (SQLite deployments are one node): nodes starting together on an empty database
+/// apply the migrations once, under an advisory lock, and both come up.
+#[tokio::test]
+async fn nodes_starting_together_on_an_empty_postgres_database_both_come_up() {
+    if std::env::var("ASSENT_TEST_POSTGRES_URL").map_or(true, |url| url.is_empty()) {
+        eprintln!("skipped on SQLite: a SQLite database is served by one node");
+        return;
+    }
+    let (database_url, _database) = fresh_database().await;
+    let secret_key = assent::auth::secrets::generate_master_key();
+    let nodes: Vec<Node> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3).map(|_| scope.spawn(|| start_node(&database_url, &secret_key))).collect();
+        handles.into_iter().map(|h| h.join().expect("node thread")).collect()
+    });
+    let client = reqwest::Client::new();
+    for node in &nodes {
+        let health = client.get(format!("{}/health", node.base)).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+    }
+}
