@@ -5,5 +5,6 @@ pub mod consent;
 pub mod consent_scope;
 pub mod environment;
 pub mod external_application;
+pub mod scope;
 pub mod signing_key;
 pub mod user;

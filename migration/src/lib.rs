@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_platform_tables;
 mod m20261123_000002_create_consent_ledger;
+mod m20261123_000003_create_scopes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_platform_tables::Migration),
             Box::new(m20261123_000002_create_consent_ledger::Migration),
+            Box::new(m20261123_000003_create_scopes::Migration),
         ]
     }
 }

@@ -3,10 +3,12 @@
 pub mod applications;
 pub mod client;
 pub mod consents;
+pub mod discovery;
 pub mod environments;
 pub mod json;
 pub mod middleware;
 pub mod oauth;
+pub mod scopes;
 pub mod security;
 pub mod types;
 pub mod users;
@@ -28,6 +30,8 @@ pub enum ApiTags {
     Applications,
     /// Consent records: the ledger of what users agreed to.
     Consents,
+    /// Scopes of an environment and their consent policies.
+    Scopes,
     /// The OAuth 2.0 authorization server of an environment.
     #[oai(rename = "OAuth")]
     OAuth,
@@ -39,7 +43,9 @@ pub type Apis = (
     users::UsersApi,
     applications::ApplicationsApi,
     consents::ConsentsApi,
+    scopes::ScopesApi,
     oauth::OAuthApi,
+    discovery::DiscoveryApi,
 );
 
 /// The OpenAPI service, with `server` as the documented base URL.
@@ -50,7 +56,9 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             users::UsersApi,
             applications::ApplicationsApi,
             consents::ConsentsApi,
+            scopes::ScopesApi,
             oauth::OAuthApi,
+            discovery::DiscoveryApi,
         ),
         "Assent",
         env!("CARGO_PKG_VERSION"),

@@ -51,7 +51,8 @@ pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Resu
     let NewApplication { application, secret } = applications::prepare(environment.id, draft, secrets).await?;
     let key = SigningKey::generate().map_err(DomainError::Unexpected)?;
     let client_secret = secret.clear.clone();
-    store.insert_environment(&environment, &key, secrets, &application, &secret).await?;
+    let scopes = super::scopes::built_in_scopes(environment.id, now);
+    store.insert_environment(&environment, &key, secrets, &application, &secret, &scopes).await?;
     Ok(Bootstrapped { client_id: application.id.to_string(), client_secret, environment })
 }
 

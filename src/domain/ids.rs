@@ -60,3 +60,7 @@ id_type!(
     /// Identifies a consent record within an environment.
     ConsentId
 );
+id_type!(
+    /// Identifies a scope within an environment.
+    ScopeId
+);

@@ -7,6 +7,7 @@ pub mod error;
 pub mod filter;
 pub mod ids;
 pub mod paging;
+pub mod scopes;
 pub mod text;
 pub mod tokens;
 pub mod users;

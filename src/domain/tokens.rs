@@ -100,20 +100,47 @@ async fn client_credentials(
     if !app.grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::UnauthorizedClient("This application may not use client_credentials.".into()));
     }
-    let allowed: &[&str] = if app.app_type == AppType::Worker { &[ADMIN_SCOPE] } else { &[] };
+    let admin: &[&str] = if app.app_type == AppType::Worker { &[ADMIN_SCOPE] } else { &[] };
     let scopes: Vec<String> = match request.scope.as_deref().map(str::trim) {
-        None | Some("") => allowed.iter().map(|s| (*s).to_owned()).collect(),
+        None | Some("") => admin.iter().map(|s| (*s).to_owned()).collect(),
         Some(requested) => {
             let mut granted: Vec<String> = Vec::new();
+            let mut environment_scopes = None;
             for scope in requested.split_whitespace() {
-                if !allowed.contains(&scope) {
-                    return Err(OAuthError::InvalidScope(format!(
-                        "Scope '{scope}' is not granted to this application."
-                    )));
+                if granted.iter().any(|g| g == scope) {
+                    continue;
                 }
-                if !granted.iter().any(|g| g == scope) {
-                    granted.push(scope.to_owned());
+                if !admin.contains(&scope) {
+                    // Services get environment scopes unless one needs a user's consent and blocks services.
+                    if environment_scopes.is_none() {
+                        environment_scopes = Some(
+                            store
+                                .list_scopes(env, None, 10_000)
+                                .await
+                                .map_err(|e| OAuthError::Server(e.to_string()))?,
+                        );
+                    }
+                    let known = environment_scopes.iter().flatten().find(|s| s.name == scope);
+                    match known {
+                        None => {
+                            return Err(OAuthError::InvalidScope(format!(
+                                "Scope '{scope}' does not exist in this environment."
+                            )));
+                        }
+                        Some(s) if s.built_in => {
+                            return Err(OAuthError::InvalidScope(format!(
+                                "Scope '{scope}' describes a user; client_credentials has none."
+                            )));
+                        }
+                        Some(s) if s.needs_consent() && s.block_services => {
+                            return Err(OAuthError::InvalidScope(format!(
+                                "Scope '{scope}' needs a user's consent and is blocked for client_credentials."
+                            )));
+                        }
+                        Some(_) => {}
+                    }
                 }
+                granted.push(scope.to_owned());
             }
             granted
         }

@@ -10,6 +10,7 @@ use crate::auth::secrets::SecretBox;
 use crate::domain::applications::{Application, ClientSecret};
 use crate::domain::environments::Environment;
 use crate::domain::ids::{EnvironmentId, KeyId};
+use crate::domain::scopes::Scope;
 
 /// A stored signing key, private half still sealed.
 #[derive(Clone, Debug)]
@@ -23,7 +24,8 @@ pub struct StoredKey {
 }
 
 impl Store {
-    /// Inserts an environment with its first signing key and administrator application, in one transaction.
+    /// Inserts an environment with its first signing key, administrator application and built-in
+    /// scopes, in one transaction.
     pub async fn insert_environment(
         &self,
         env: &Environment,
@@ -31,6 +33,7 @@ impl Store {
         sealer: &SecretBox,
         app: &Application,
         secret: &ClientSecret,
+        scopes: &[Scope],
     ) -> Result<(), StoreError> {
         let sealed_key = sealer.seal_bytes(&key.private_der).map_err(StoreError::Database)?;
         let tx = self.db.begin().await?;
@@ -55,6 +58,9 @@ impl Store {
         .insert(&tx)
         .await?;
         super::applications::to_row(app, secret).into_active_model().insert(&tx).await.map_err(conflict_on("id"))?;
+        entities::scope::Entity::insert_many(scopes.iter().map(|s| super::scopes::to_row(s).into_active_model()))
+            .exec(&tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

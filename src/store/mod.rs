@@ -5,6 +5,7 @@ mod consent_filter;
 mod consents;
 mod environments;
 mod error;
+mod scopes;
 mod users;
 mod writer;
 

@@ -13,6 +13,7 @@ mod enrichment;
 mod errors;
 mod helpers;
 mod openapi_spec;
+mod scopes;
 mod tenancy;
 mod tokens;
 mod two_nodes;

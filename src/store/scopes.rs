@@ -1,0 +1,113 @@
+//! Scopes, scoped by environment.
+
+use entities::scope;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::error::{conflict_on, touched};
+use super::{Store, StoreError};
+use crate::domain::ids::{EnvironmentId, ScopeId};
+use crate::domain::scopes::{ConsentPolicy, Scope};
+
+fn policy_name(policy: ConsentPolicy) -> &'static str {
+    match policy {
+        ConsentPolicy::Implicit => "IMPLICIT",
+        ConsentPolicy::Required => "REQUIRED",
+        ConsentPolicy::Flexible => "FLEXIBLE",
+    }
+}
+
+/// The row of a scope.
+pub(super) fn to_row(s: &Scope) -> scope::Model {
+    scope::Model {
+        environment_id: s.environment_id.as_uuid(),
+        id: s.id.as_uuid(),
+        name: s.name.clone(),
+        description: s.description.clone(),
+        consent: policy_name(s.consent).to_owned(),
+        block_services: s.block_services,
+        built_in: s.built_in,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+fn to_domain(row: scope::Model) -> Result<Scope, StoreError> {
+    let consent = match row.consent.as_str() {
+        "IMPLICIT" => ConsentPolicy::Implicit,
+        "REQUIRED" => ConsentPolicy::Required,
+        "FLEXIBLE" => ConsentPolicy::Flexible,
+        other => return Err(StoreError::Database(format!("scope {} has unknown consent policy '{other}'", row.id))),
+    };
+    Ok(Scope {
+        id: ScopeId::from_uuid(row.id),
+        environment_id: EnvironmentId::from_uuid(row.environment_id),
+        name: row.name,
+        description: row.description,
+        consent,
+        block_services: row.block_services,
+        built_in: row.built_in,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn scoped(env: EnvironmentId) -> sea_orm::Select<scope::Entity> {
+    scope::Entity::find().filter(scope::Column::EnvironmentId.eq(env.as_uuid()))
+}
+
+impl Store {
+    /// Inserts a scope; a taken name is a conflict on `name`.
+    pub async fn insert_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
+        debug_assert_eq!(env, s.environment_id);
+        to_row(s).into_active_model().insert(&self.db).await.map_err(conflict_on("name"))?;
+        Ok(())
+    }
+
+    /// Reads one scope.
+    pub async fn get_scope(&self, env: EnvironmentId, id: ScopeId) -> Result<Scope, StoreError> {
+        let row = scoped(env).filter(scope::Column::Id.eq(id.as_uuid())).one(&self.db).await?;
+        to_domain(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Up to `limit` scopes after the cursor id, in creation order.
+    pub async fn list_scopes(
+        &self,
+        env: EnvironmentId,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<Scope>, StoreError> {
+        let mut query = scoped(env).order_by_asc(scope::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(scope::Column::Id.gt(after));
+        }
+        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// Writes every setting of `s`.
+    pub async fn update_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
+        let result = scope::Entity::update_many()
+            .col_expr(scope::Column::Name, Expr::value(s.name.clone()))
+            .col_expr(scope::Column::Description, Expr::value(s.description.clone()))
+            .col_expr(scope::Column::Consent, Expr::value(policy_name(s.consent)))
+            .col_expr(scope::Column::BlockServices, Expr::value(s.block_services))
+            .col_expr(scope::Column::UpdatedAt, Expr::value(s.updated_at))
+            .filter(scope::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(scope::Column::Id.eq(s.id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(conflict_on("name"))?;
+        touched(result.rows_affected)
+    }
+
+    /// Deletes a scope.
+    pub async fn delete_scope(&self, env: EnvironmentId, id: ScopeId) -> Result<(), StoreError> {
+        let result = scope::Entity::delete_many()
+            .filter(scope::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(scope::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        touched(result.rows_affected)
+    }
+}
