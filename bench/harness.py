@@ -74,6 +74,7 @@ TARGETS = {  # shown next to each row, never enforced
 PG_TARGETS = {"record": ("ratio", 0.3), "list_user": ("p99_ms", 10.0), "list_audit": ("p99_ms", 10.0)}
 LIST_TARGET_RECORDS = 1_000_000  # the list p99 target applies at this size
 RSS_TARGET_MIB = 100.0
+UNSTABLE = 1.2  # per-round ratios further apart than this are flagged in the doc
 
 AUDIT_FILTER = 'application.name eq "seed-app-3" and status eq "DECLINED"'
 STARTED = time.monotonic()
@@ -612,6 +613,15 @@ def render(results: dict) -> str:
         f"(target ≤ {RSS_TARGET_MIB:g} MiB: {met(peak <= RSS_TARGET_MIB)}); the baseline's: "
         f"{results.get('baseline_peak_rss_kib', 0) / 1024:.1f} MiB.",
     ]
+    unstable = [
+        f"{r['scenario']} ({r['database']}: {min(r['round_ratios']):.4f}–{max(r['round_ratios']):.4f})"
+        for r in results["scenarios"]
+        if len(r["round_ratios"]) > 1 and max(r["round_ratios"]) > UNSTABLE * min(r["round_ratios"])
+    ]
+    if unstable:
+        lines.append(
+            f"Ratio unstable between rounds (max > {UNSTABLE:g} × min; repeat before trusting): {', '.join(unstable)}."
+        )
     seeding = []
     for database, calls in results["seeding"].items():
         total = sum(s["consents"] for s in calls)
