@@ -20,6 +20,8 @@ pub struct Model {
     pub redirect_uris: Json,
     pub token_endpoint_auth_method: String,
     pub pkce_enforcement: String,
+    pub consent_method: String,
+    pub scopes: Json,
     pub secret_hash: String,
     pub secret_sealed: Vec<u8>,
     pub created_at: DateTimeUtc,

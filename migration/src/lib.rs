@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_platform_tables;
 mod m20261123_000002_create_consent_ledger;
 mod m20261123_000003_create_scopes;
+mod m20261123_000004_application_consent_and_scopes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_platform_tables::Migration),
             Box::new(m20261123_000002_create_consent_ledger::Migration),
             Box::new(m20261123_000003_create_scopes::Migration),
+            Box::new(m20261123_000004_application_consent_and_scopes::Migration),
         ]
     }
 }

@@ -48,7 +48,7 @@ pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Resu
         grant_types: Some(vec![GrantType::ClientCredentials]),
         ..ApplicationDraft::default()
     };
-    let NewApplication { application, secret } = applications::prepare(environment.id, draft, secrets).await?;
+    let NewApplication { application, secret } = applications::prepare(environment.id, draft, &[], secrets).await?;
     let key = SigningKey::generate().map_err(DomainError::Unexpected)?;
     let client_secret = secret.clear.clone();
     let scopes = super::scopes::built_in_scopes(environment.id, now);

@@ -178,6 +178,12 @@ pub async fn replace_scope(
             "A built-in OpenID Connect scope cannot be renamed.",
         )));
     }
+    if settings.name != scope.name {
+        let users = store.count_applications_with_scope(env, &scope.name).await?;
+        if users > 0 {
+            return Err(DomainError::field(FieldError::invalid("name", in_use(&scope.name, users, "renamed"))));
+        }
+    }
     scope.name = settings.name;
     scope.description = settings.description;
     scope.consent = settings.consent;
@@ -187,7 +193,7 @@ pub async fn replace_scope(
     Ok(scope)
 }
 
-/// Deletes a scope that is not built in.
+/// Deletes a scope that is not built in and that no application lists.
 pub async fn delete_scope(store: &Store, env: EnvironmentId, id: ScopeId) -> Result<(), DomainError> {
     let scope = store.get_scope(env, id).await?;
     if scope.built_in {
@@ -196,7 +202,21 @@ pub async fn delete_scope(store: &Store, env: EnvironmentId, id: ScopeId) -> Res
             scope.name
         )));
     }
+    let users = store.count_applications_with_scope(env, &scope.name).await?;
+    if users > 0 {
+        return Err(DomainError::InvalidState(in_use(&scope.name, users, "deleted")));
+    }
     Ok(store.delete_scope(env, id).await?)
+}
+
+/// Why a scope that applications list cannot change its name or go away.
+fn in_use(name: &str, applications: u64, action: &str) -> String {
+    let listed = if applications == 1 {
+        "1 application lists it".to_owned()
+    } else {
+        format!("{applications} applications list it")
+    };
+    format!("Scope '{name}' cannot be {action}: {listed}; remove it from their 'scopes' first.")
 }
 
 #[cfg(test)]

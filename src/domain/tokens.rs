@@ -111,7 +111,8 @@ async fn client_credentials(
                     continue;
                 }
                 if !admin.contains(&scope) {
-                    // Services get environment scopes unless one needs a user's consent and blocks services.
+                    // Services get the environment scopes granted to them, unless one needs a user's consent and
+                    // blocks services.
                     if environment_scopes.is_none() {
                         environment_scopes = Some(
                             store
@@ -130,6 +131,11 @@ async fn client_credentials(
                         Some(s) if s.built_in => {
                             return Err(OAuthError::InvalidScope(format!(
                                 "Scope '{scope}' describes a user; client_credentials has none."
+                            )));
+                        }
+                        Some(_) if !app.scopes.iter().any(|g| g == scope) => {
+                            return Err(OAuthError::InvalidScope(format!(
+                                "Scope '{scope}' is not granted to this application."
                             )));
                         }
                         Some(s) if s.needs_consent() && s.block_services => {

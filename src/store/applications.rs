@@ -2,14 +2,18 @@
 
 use entities::application;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::error::{conflict_on, touched};
 use super::{Store, StoreError};
 use crate::domain::applications::{
-    AppType, Application, ClientSecret, GrantType, PkceEnforcement, Protocol, ResponseType, TokenAuthMethod,
+    AppType, Application, ClientSecret, ConsentMethod, GrantType, PkceEnforcement, Protocol, ResponseType,
+    TokenAuthMethod,
 };
 use crate::domain::ids::{ApplicationId, EnvironmentId};
 
@@ -50,6 +54,7 @@ stored_names!(ResponseType { ResponseType::Code => "CODE" });
 stored_names!(TokenAuthMethod { TokenAuthMethod::ClientSecretBasic => "CLIENT_SECRET_BASIC", TokenAuthMethod::ClientSecretPost => "CLIENT_SECRET_POST", TokenAuthMethod::None => "NONE" });
 stored_names!(PkceEnforcement { PkceEnforcement::Optional => "OPTIONAL", PkceEnforcement::S256Required => "S256_REQUIRED" });
 stored_names!(Protocol { Protocol::OpenIdConnect => "OPENID_CONNECT" });
+stored_names!(ConsentMethod { ConsentMethod::Trusted => "TRUSTED", ConsentMethod::Required => "REQUIRED" });
 
 fn names_to_json<T: StoredName>(items: &[T]) -> Json {
     Json::Array(items.iter().map(|i| Json::String(i.stored_name().to_owned())).collect())
@@ -57,6 +62,10 @@ fn names_to_json<T: StoredName>(items: &[T]) -> Json {
 
 fn names_from_json<T: StoredName>(value: &Json) -> Result<Vec<T>, StoreError> {
     strings_from_json(value)?.iter().map(|s| T::from_stored(s)).collect()
+}
+
+fn strings_to_json(items: &[String]) -> Json {
+    Json::Array(items.iter().cloned().map(Json::String).collect())
 }
 
 fn strings_from_json(value: &Json) -> Result<Vec<String>, StoreError> {
@@ -75,9 +84,11 @@ pub(super) fn to_row(app: &Application, secret: &ClientSecret) -> application::M
         app_type: app.app_type.stored_name().to_owned(),
         grant_types: names_to_json(&app.grant_types),
         response_types: names_to_json(&app.response_types),
-        redirect_uris: Json::Array(app.redirect_uris.iter().cloned().map(Json::String).collect()),
+        redirect_uris: strings_to_json(&app.redirect_uris),
         token_endpoint_auth_method: app.token_endpoint_auth_method.stored_name().to_owned(),
         pkce_enforcement: app.pkce_enforcement.stored_name().to_owned(),
+        consent_method: app.consent_method.stored_name().to_owned(),
+        scopes: strings_to_json(&app.scopes),
         secret_hash: secret.hash.clone(),
         secret_sealed: secret.sealed.clone(),
         created_at: app.created_at,
@@ -99,6 +110,8 @@ fn to_domain(row: application::Model) -> Result<Application, StoreError> {
         redirect_uris: strings_from_json(&row.redirect_uris)?,
         token_endpoint_auth_method: TokenAuthMethod::from_stored(&row.token_endpoint_auth_method)?,
         pkce_enforcement: PkceEnforcement::from_stored(&row.pkce_enforcement)?,
+        consent_method: ConsentMethod::from_stored(&row.consent_method)?,
+        scopes: strings_from_json(&row.scopes)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -189,21 +202,31 @@ impl Store {
             .col_expr(application::Column::AppType, Expr::value(app.app_type.stored_name()))
             .col_expr(application::Column::GrantTypes, Expr::value(names_to_json(&app.grant_types)))
             .col_expr(application::Column::ResponseTypes, Expr::value(names_to_json(&app.response_types)))
-            .col_expr(
-                application::Column::RedirectUris,
-                Expr::value(Json::Array(app.redirect_uris.iter().cloned().map(Json::String).collect())),
-            )
+            .col_expr(application::Column::RedirectUris, Expr::value(strings_to_json(&app.redirect_uris)))
             .col_expr(
                 application::Column::TokenEndpointAuthMethod,
                 Expr::value(app.token_endpoint_auth_method.stored_name()),
             )
             .col_expr(application::Column::PkceEnforcement, Expr::value(app.pkce_enforcement.stored_name()))
+            .col_expr(application::Column::ConsentMethod, Expr::value(app.consent_method.stored_name()))
+            .col_expr(application::Column::Scopes, Expr::value(strings_to_json(&app.scopes)))
             .col_expr(application::Column::UpdatedAt, Expr::value(app.updated_at))
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(app.id.as_uuid()))
             .exec(&self.db)
             .await?;
         touched(result.rows_affected)
+    }
+
+    /// How many applications of the environment list the scope `name`.
+    pub async fn count_applications_with_scope(&self, env: EnvironmentId, name: &str) -> Result<u64, StoreError> {
+        let lists_it = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                "EXISTS (SELECT 1 FROM json_array_elements_text(\"applications\".\"scopes\") AS s(name) WHERE s.name = $1)"
+            }
+            _ => "EXISTS (SELECT 1 FROM json_each(\"applications\".\"scopes\") WHERE json_each.value = ?)",
+        };
+        Ok(scoped(env).filter(Expr::cust_with_values(lists_it, [name])).count(&self.db).await?)
     }
 
     /// Replaces the secret of an application.

@@ -85,6 +85,21 @@ impl Store {
         query.all(&self.db).await?.into_iter().map(to_domain).collect()
     }
 
+    /// The names among `names` that are scopes of the environment.
+    pub async fn existing_scope_names(&self, env: EnvironmentId, names: &[String]) -> Result<Vec<String>, StoreError> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows = scoped(env)
+            .select_only()
+            .column(scope::Column::Name)
+            .filter(scope::Column::Name.is_in(names.iter().cloned()))
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?;
+        Ok(rows)
+    }
+
     /// Writes every setting of `s`.
     pub async fn update_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
         let result = scope::Entity::update_many()

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod applications;
+mod applications_consent;
 mod bootstrap;
 mod consents_access;
 mod consents_list;

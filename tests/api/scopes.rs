@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_error, has_detail};
+use crate::helpers::{TestApp, assert_error, assert_oauth_error, has_detail};
 
 #[tokio::test]
 async fn every_environment_has_the_openid_scopes_and_they_stay() {
@@ -100,6 +100,7 @@ async fn client_credentials_follow_each_scope_policy() {
     ] {
         app.post(&app.env_url("/scopes"), body, 201).await;
     }
+    grant_to_admin(&app, &["reports:read", "reports:export", "status:read", "audit:read"]).await;
     let app = &app;
     let ask = |scope: &'static str| async move {
         let basic = Some((app.client_id.as_str(), app.client_secret.as_str()));
@@ -115,4 +116,51 @@ async fn client_credentials_follow_each_scope_policy() {
     assert_eq!(granted.json()["scope"], "status:read audit:read p1:admin");
     let refused = ask("email").await;
     assert_eq!(refused.json()["error"], "invalid_scope", "OpenID Connect scopes describe a user");
+}
+
+/// Lists `scopes` on the bootstrap worker with a full replace that keeps its other settings.
+async fn grant_to_admin(app: &TestApp, scopes: &[&str]) {
+    let url = app.env_url(&format!("/applications/{}", app.client_id));
+    let current = app.get(&url, 200).await;
+    let mut body = json!({"scopes": scopes});
+    for key in [
+        "name",
+        "description",
+        "enabled",
+        "type",
+        "grantTypes",
+        "responseTypes",
+        "redirectUris",
+        "tokenEndpointAuthMethod",
+        "pkceEnforcement",
+        "consentMethod",
+    ] {
+        body[key] = current[key].clone();
+    }
+    let replaced = app.call(Method::PUT, &url, Some(body), 200).await;
+    assert_eq!(replaced["scopes"], json!(scopes));
+    assert_eq!(replaced["grantTypes"], current["grantTypes"]);
+}
+
+#[tokio::test]
+async fn client_credentials_refuse_an_environment_scope_not_granted_to_the_application() {
+    let app = TestApp::spawn().await;
+    for name in ["status:read", "audit:read"] {
+        app.post(&app.env_url("/scopes"), json!({"name": name, "consent": "IMPLICIT"}), 201).await;
+    }
+    let basic = Some((app.client_id.as_str(), app.client_secret.as_str()));
+    let app = &app;
+    let ask = |scope: &'static str| async move {
+        app.token_request(&app.env_id, basic, &[("grant_type", "client_credentials"), ("scope", scope)]).await
+    };
+    let refused = ask("status:read").await;
+    let body = assert_oauth_error(&refused, 400, "invalid_scope");
+    assert!(body["error_description"].as_str().unwrap().contains("not granted to this application"), "{body}");
+    grant_to_admin(app, &["status:read"]).await;
+    let granted = ask("status:read p1:admin").await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    assert_eq!(granted.json()["scope"], "status:read p1:admin");
+    assert_oauth_error(&ask("status:read audit:read").await, 400, "invalid_scope");
+    // The worker's management token still comes without any listed scope.
+    assert_eq!(ask("p1:admin").await.status, 200);
 }

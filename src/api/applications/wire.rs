@@ -1,18 +1,9 @@
-//! `/v1/environments/{envId}/applications`: OAuth clients of an environment.
+//! Wire shapes of applications: settings in, the resource out, and their enums.
 
-use poem::web::Data;
-use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{Enum, Object};
 
-use super::json::JsonBody;
-use super::security::BearerToken;
-use super::types::{CollectionLinks, IdRef, Link, Timestamp, collection_links};
-use super::{ApiTags, admin_env, resource_id};
+use crate::api::types::{CollectionLinks, IdRef, Link, Timestamp};
 use crate::domain::applications::{self as apps, Application, ApplicationDraft};
-use crate::domain::ids::ApplicationId;
-use crate::domain::paging::PageRequest;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Declares a wire enum mirroring a domain enum, with conversions both ways.
@@ -68,6 +59,16 @@ wire_enum!(
     PkceEnforcement => apps::PkceEnforcement { Optional, S256Required }
 );
 
+wire_enum!(
+    /// Whether users see a consent page.
+    ConsentMethod => apps::ConsentMethod {
+        /// No consent page; the grant is recorded as implicitly accepted.
+        Trusted,
+        /// Users are asked for the scopes that need consent.
+        Required,
+    }
+);
+
 /// The application protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize)]
 pub enum Protocol {
@@ -104,6 +105,11 @@ pub struct ApplicationIn {
     pub token_endpoint_auth_method: Option<TokenAuthMethod>,
     /// Defaults: `S256_REQUIRED` for native and single-page apps, `OPTIONAL` otherwise.
     pub pkce_enforcement: Option<PkceEnforcement>,
+    /// Defaults to `REQUIRED`: users are asked before the application gets scopes that need consent.
+    pub consent_method: Option<ConsentMethod>,
+    /// Names of this environment's scopes the application may request; duplicates are dropped.
+    /// Defaults: `["openid"]`, or `[]` for workers.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Links of an application.
@@ -151,6 +157,10 @@ pub struct ApplicationOut {
     pub token_endpoint_auth_method: TokenAuthMethod,
     /// PKCE policy.
     pub pkce_enforcement: PkceEnforcement,
+    /// Whether users see a consent page.
+    pub consent_method: ConsentMethod,
+    /// Scopes the application may request.
+    pub scopes: Vec<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -158,7 +168,8 @@ pub struct ApplicationOut {
 }
 
 impl ApplicationOut {
-    fn new(state: &AppState, app: Application) -> Self {
+    /// The resource of `app`, with links under the server's public URL.
+    pub fn new(state: &AppState, app: Application) -> Self {
         let env_url = state.url(&format!("/v1/environments/{}", app.environment_id));
         let self_url = format!("{env_url}/applications/{}", app.id);
         Self {
@@ -179,6 +190,8 @@ impl ApplicationOut {
             redirect_uris: app.redirect_uris,
             token_endpoint_auth_method: app.token_endpoint_auth_method.into(),
             pkce_enforcement: app.pkce_enforcement.into(),
+            consent_method: app.consent_method.into(),
+            scopes: app.scopes,
             created_at: app.created_at.into(),
             updated_at: app.updated_at.into(),
         }
@@ -198,6 +211,8 @@ impl From<ApplicationIn> for ApplicationDraft {
             redirect_uris: input.redirect_uris,
             token_endpoint_auth_method: input.token_endpoint_auth_method.map(Into::into),
             pkce_enforcement: input.pkce_enforcement.map(Into::into),
+            consent_method: input.consent_method.map(Into::into),
+            scopes: input.scopes,
         }
     }
 }
@@ -229,168 +244,4 @@ pub struct ApplicationsPage {
 pub struct SecretOut {
     /// The secret, for client_secret_basic / client_secret_post.
     pub secret: String,
-}
-
-/// Answer of application creation.
-#[derive(ApiResponse)]
-pub enum CreatedApplication {
-    /// The application was created; read its secret from `_links.secret`.
-    #[oai(status = 201)]
-    Created(Json<ApplicationOut>, #[oai(header = "Location")] String),
-}
-
-/// Answer of application deletion.
-#[derive(ApiResponse)]
-pub enum DeletedApplication {
-    /// The application was deleted.
-    #[oai(status = 204)]
-    Deleted,
-}
-
-/// Application management.
-pub struct ApplicationsApi;
-
-#[OpenApi(tag = "ApiTags::Applications")]
-impl ApplicationsApi {
-    /// Create an application
-    ///
-    /// Registers an OAuth client; its id is the `client_id`. A secret is generated and can be read
-    /// at `_links.secret`. **Permissions:** a worker token of this environment.
-    #[oai(path = "/v1/environments/:envId/applications", method = "post", operation_id = "applications.create")]
-    async fn create_application(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        body: JsonBody<ApplicationIn>,
-    ) -> Result<CreatedApplication, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let app = apps::create_application(&state.store, &state.secrets, env, body.into_inner().into()).await?;
-        let out = ApplicationOut::new(&state, app);
-        let location = out.links.self_.href.clone();
-        Ok(CreatedApplication::Created(Json(out), location))
-    }
-
-    /// List applications
-    ///
-    /// Applications in creation order with `limit`/`cursor` paging. **Permissions:** a worker token of this environment.
-    #[oai(path = "/v1/environments/:envId/applications", method = "get", operation_id = "applications.list")]
-    async fn list_applications(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        /// Page size, 1 to 1000.
-        limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
-        cursor: Query<Option<String>>,
-    ) -> Result<Json<ApplicationsPage>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let page = apps::list_applications(&state.store, env, page_request).await?;
-        let base = state.url(&format!("/v1/environments/{env}/applications"));
-        let links = collection_links(&base, page_request.limit, cursor.0.as_deref(), page.next_cursor.as_deref(), &[]);
-        let items: Vec<ApplicationOut> = page.items.into_iter().map(|a| ApplicationOut::new(&state, a)).collect();
-        let count = items.len();
-        Ok(Json(ApplicationsPage { links, embedded: EmbeddedApplications { applications: items }, count, size: count }))
-    }
-
-    /// Read one application
-    ///
-    /// **Permissions:** a worker token of this environment.
-    #[oai(path = "/v1/environments/:envId/applications/:appId", method = "get", operation_id = "applications.read")]
-    async fn read_application(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        #[oai(name = "appId")] app_id: Path<String>,
-    ) -> Result<Json<ApplicationOut>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let id = resource_id(&app_id, ApplicationId::parse)?;
-        let app = apps::get_application(&state.store, env, id).await?;
-        Ok(Json(ApplicationOut::new(&state, app)))
-    }
-
-    /// Replace an application
-    ///
-    /// Full replace: omitted settings return to their defaults. The secret is kept.
-    /// **Permissions:** a worker token of this environment.
-    #[oai(path = "/v1/environments/:envId/applications/:appId", method = "put", operation_id = "applications.replace")]
-    async fn replace_application(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        #[oai(name = "appId")] app_id: Path<String>,
-        body: JsonBody<ApplicationIn>,
-    ) -> Result<Json<ApplicationOut>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let id = resource_id(&app_id, ApplicationId::parse)?;
-        let app = apps::replace_application(&state.store, env, id, body.into_inner().into()).await?;
-        Ok(Json(ApplicationOut::new(&state, app)))
-    }
-
-    /// Delete an application
-    ///
-    /// Consent records naming the application are kept. **Permissions:** a worker token of this environment.
-    #[oai(
-        path = "/v1/environments/:envId/applications/:appId",
-        method = "delete",
-        operation_id = "applications.delete"
-    )]
-    async fn delete_application(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        #[oai(name = "appId")] app_id: Path<String>,
-    ) -> Result<DeletedApplication, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let id = resource_id(&app_id, ApplicationId::parse)?;
-        apps::delete_application(&state.store, env, id).await?;
-        Ok(DeletedApplication::Deleted)
-    }
-
-    /// Read the client secret
-    ///
-    /// **Permissions:** a worker token of this environment.
-    #[oai(
-        path = "/v1/environments/:envId/applications/:appId/secret",
-        method = "get",
-        operation_id = "applications.secret.read"
-    )]
-    async fn read_secret(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        #[oai(name = "appId")] app_id: Path<String>,
-    ) -> Result<Json<SecretOut>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let id = resource_id(&app_id, ApplicationId::parse)?;
-        let secret = apps::read_secret(&state.store, &state.secrets, env, id).await?;
-        Ok(Json(SecretOut { secret }))
-    }
-
-    /// Rotate the client secret
-    ///
-    /// Generates a new secret; the old one stops working at once. **Permissions:** a worker token of this environment.
-    #[oai(
-        path = "/v1/environments/:envId/applications/:appId/secret",
-        method = "post",
-        operation_id = "applications.secret.rotate"
-    )]
-    async fn rotate_secret(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerToken,
-        #[oai(name = "envId")] env_id: Path<String>,
-        #[oai(name = "appId")] app_id: Path<String>,
-    ) -> Result<Json<SecretOut>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let id = resource_id(&app_id, ApplicationId::parse)?;
-        let secret = apps::rotate_secret(&state.store, &state.secrets, env, id).await?;
-        Ok(Json(SecretOut { secret }))
-    }
 }

@@ -1,11 +1,12 @@
-//! Applications (OAuth clients) of an environment and the rules that keep their settings coherent.
+//! Applications (OAuth clients) of an environment: their settings and use cases; the rules live in [`rules`].
+
+mod rules;
 
 use chrono::{DateTime, Utc};
 
-use super::error::{DomainError, FieldError, Validator};
+use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
 use super::paging::{Page, PageRequest};
-use super::text::{optional_text, required_text};
 use crate::auth::password;
 use crate::auth::secrets::SecretBox;
 use crate::store::Store;
@@ -61,6 +62,15 @@ pub enum PkceEnforcement {
     S256Required,
 }
 
+/// Whether users see a consent page before the application gets their scopes (Okta's `consent_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsentMethod {
+    /// A first-party application: no consent page; the grant is still recorded as implicitly accepted.
+    Trusted,
+    /// Users are asked for the scopes that need consent.
+    Required,
+}
+
 /// The protocol an application speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -95,6 +105,10 @@ pub struct Application {
     pub token_endpoint_auth_method: TokenAuthMethod,
     /// PKCE policy.
     pub pkce_enforcement: PkceEnforcement,
+    /// Whether users are asked for consent.
+    pub consent_method: ConsentMethod,
+    /// Names of the environment's scopes the application may request, in the order given.
+    pub scopes: Vec<String>,
     /// When the application was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -131,6 +145,10 @@ pub struct ApplicationDraft {
     pub token_endpoint_auth_method: Option<TokenAuthMethod>,
     /// Defaults to S256 required for public clients.
     pub pkce_enforcement: Option<PkceEnforcement>,
+    /// Defaults to `Required`.
+    pub consent_method: Option<ConsentMethod>,
+    /// Defaults by type; each must be a scope of the environment.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A client secret in its three forms: clear (shown to the creator), hashed (to verify), sealed (to show again).
@@ -153,148 +171,16 @@ pub struct NewApplication {
     pub secret: ClientSecret,
 }
 
-const MAX_REDIRECT_URIS: usize = 100;
-const MAX_URI_LENGTH: usize = 2048;
-
-/// Validates a draft into settings; shared by create and replace.
-struct Settings {
-    name: String,
-    description: Option<String>,
-    enabled: bool,
-    protocol: Protocol,
-    app_type: AppType,
-    grant_types: Vec<GrantType>,
-    response_types: Vec<ResponseType>,
-    redirect_uris: Vec<String>,
-    token_endpoint_auth_method: TokenAuthMethod,
-    pkce_enforcement: PkceEnforcement,
-}
-
-fn validate(draft: ApplicationDraft) -> Result<Settings, DomainError> {
-    let mut v = Validator::default();
-    let name = v.check(required_text("name", draft.name, 256));
-    let description = v.check(optional_text("description", draft.description, 1024));
-    let app_type = v.check(draft.app_type.ok_or_else(|| FieldError::required("type")));
-    let Some(app_type) = app_type else {
-        return v.finish(|| None);
-    };
-    let public_by_default = matches!(app_type, AppType::NativeApp | AppType::SinglePageApp);
-    let grant_types = dedup(draft.grant_types.unwrap_or_else(|| match app_type {
-        AppType::Worker => vec![GrantType::ClientCredentials],
-        _ => vec![GrantType::AuthorizationCode],
-    }));
-    let auth_method = draft.token_endpoint_auth_method.unwrap_or(if public_by_default {
-        TokenAuthMethod::None
-    } else {
-        TokenAuthMethod::ClientSecretBasic
-    });
-    let code_flow = grant_types.contains(&GrantType::AuthorizationCode);
-    let response_types =
-        dedup(draft.response_types.unwrap_or_else(|| if code_flow { vec![ResponseType::Code] } else { vec![] }));
-    let pkce = draft.pkce_enforcement.unwrap_or(if public_by_default {
-        PkceEnforcement::S256Required
-    } else {
-        PkceEnforcement::Optional
-    });
-    if grant_types.is_empty() {
-        v.push(FieldError::invalid("grantTypes", "'grantTypes' must name at least one grant type."));
-    }
-    if grant_types.contains(&GrantType::RefreshToken) && !code_flow {
-        v.push(FieldError::invalid("grantTypes", "REFRESH_TOKEN requires AUTHORIZATION_CODE."));
-    }
-    if code_flow && response_types.is_empty() {
-        v.push(FieldError::invalid("responseTypes", "AUTHORIZATION_CODE requires the CODE response type."));
-    }
-    if !code_flow && !response_types.is_empty() {
-        v.push(FieldError::invalid("responseTypes", "CODE is only allowed with the AUTHORIZATION_CODE grant."));
-    }
-    if auth_method == TokenAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
-        v.push(FieldError::invalid("tokenEndpointAuthMethod", "A public client (NONE) cannot use CLIENT_CREDENTIALS."));
-    }
-    if app_type == AppType::SinglePageApp && auth_method != TokenAuthMethod::None {
-        v.push(FieldError::invalid("tokenEndpointAuthMethod", "A SINGLE_PAGE_APP cannot keep a secret; use NONE."));
-    }
-    if app_type == AppType::Worker && auth_method == TokenAuthMethod::None {
-        v.push(FieldError::invalid("tokenEndpointAuthMethod", "A WORKER must authenticate with a secret."));
-    }
-    let redirect_uris = draft.redirect_uris.unwrap_or_default();
-    if redirect_uris.len() > MAX_REDIRECT_URIS {
-        v.push(FieldError::invalid("redirectUris", format!("At most {MAX_REDIRECT_URIS} redirect URIs.")));
-    }
-    for (index, uri) in redirect_uris.iter().enumerate() {
-        if let Err(message) = check_redirect_uri(uri) {
-            v.push(FieldError::invalid(format!("redirectUris[{index}]"), message));
-        }
-    }
-    if code_flow && redirect_uris.is_empty() {
-        v.push(FieldError::invalid("redirectUris", "AUTHORIZATION_CODE requires at least one redirect URI."));
-    }
-    let redirect_uris = dedup(redirect_uris);
-    v.finish(|| {
-        Some(Settings {
-            name: name?,
-            description: description?,
-            enabled: draft.enabled.unwrap_or(true),
-            protocol: draft.protocol.unwrap_or(Protocol::OpenIdConnect),
-            app_type,
-            grant_types,
-            response_types,
-            redirect_uris,
-            token_endpoint_auth_method: auth_method,
-            pkce_enforcement: pkce,
-        })
-    })
-}
-
-/// Redirect URIs are absolute, fragment-free and compared byte for byte (RFC 6749 §3.1.2).
-fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    if uri.len() > MAX_URI_LENGTH {
-        return Err(format!("A redirect URI must be at most {MAX_URI_LENGTH} characters."));
-    }
-    // The parser drops tabs and newlines and trims spaces and controls, yet the URI is stored and compared as sent.
-    if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("A redirect URI must not contain spaces or control characters.".into());
-    }
-    let parsed = url::Url::parse(uri).map_err(|e| format!("'{uri}' is not an absolute URI: {e}."))?;
-    if parsed.fragment().is_some() {
-        return Err("A redirect URI must not contain a fragment.".into());
-    }
-    if matches!(parsed.scheme(), "javascript" | "data" | "vbscript" | "file") {
-        return Err(format!("The '{}' scheme is not allowed in a redirect URI.", parsed.scheme()));
-    }
-    Ok(())
-}
-
-fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::with_capacity(items.len());
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
-fn apply(app: &mut Application, s: Settings) {
-    app.name = s.name;
-    app.description = s.description;
-    app.enabled = s.enabled;
-    app.protocol = s.protocol;
-    app.app_type = s.app_type;
-    app.grant_types = s.grant_types;
-    app.response_types = s.response_types;
-    app.redirect_uris = s.redirect_uris;
-    app.token_endpoint_auth_method = s.token_endpoint_auth_method;
-    app.pkce_enforcement = s.pkce_enforcement;
-}
-
 /// Validates a draft and mints the application's secret, without storing anything.
+///
+/// `known_scopes` are the names among `draft.scopes` that exist in the environment.
 pub async fn prepare(
     env: EnvironmentId,
     draft: ApplicationDraft,
+    known_scopes: &[String],
     secrets: &SecretBox,
 ) -> Result<NewApplication, DomainError> {
-    let settings = validate(draft)?;
+    let settings = rules::validate(draft, known_scopes)?;
     let now = crate::domain::now();
     let mut application = Application {
         id: ApplicationId::new(),
@@ -309,10 +195,12 @@ pub async fn prepare(
         redirect_uris: vec![],
         token_endpoint_auth_method: TokenAuthMethod::ClientSecretBasic,
         pkce_enforcement: PkceEnforcement::Optional,
+        consent_method: ConsentMethod::Required,
+        scopes: vec![],
         created_at: now,
         updated_at: now,
     };
-    apply(&mut application, settings);
+    rules::apply(&mut application, settings);
     let secret = mint_secret(secrets).await?;
     Ok(NewApplication { application, secret })
 }
@@ -324,6 +212,14 @@ async fn mint_secret(secrets: &SecretBox) -> Result<ClientSecret, DomainError> {
     Ok(ClientSecret { clear, hash, sealed })
 }
 
+/// The names among the draft's scopes that exist in the environment.
+async fn known_scopes(store: &Store, env: EnvironmentId, draft: &ApplicationDraft) -> Result<Vec<String>, DomainError> {
+    match draft.scopes.as_deref() {
+        None | Some([]) => Ok(vec![]),
+        Some(names) => Ok(store.existing_scope_names(env, &rules::bounded(names)).await?),
+    }
+}
+
 /// Creates an application with a fresh client secret.
 pub async fn create_application(
     store: &Store,
@@ -331,7 +227,8 @@ pub async fn create_application(
     env: EnvironmentId,
     draft: ApplicationDraft,
 ) -> Result<Application, DomainError> {
-    let new = prepare(env, draft, secrets).await?;
+    let known = known_scopes(store, env, &draft).await?;
+    let new = prepare(env, draft, &known, secrets).await?;
     store.insert_application(env, &new.application, &new.secret).await?;
     Ok(new.application)
 }
@@ -359,8 +256,9 @@ pub async fn replace_application(
     draft: ApplicationDraft,
 ) -> Result<Application, DomainError> {
     let mut application = store.get_application(env, id).await?;
-    let settings = validate(draft)?;
-    apply(&mut application, settings);
+    let known = known_scopes(store, env, &draft).await?;
+    let settings = rules::validate(draft, &known)?;
+    rules::apply(&mut application, settings);
     application.updated_at = crate::domain::now();
     store.update_application(env, &application).await?;
     Ok(application)
