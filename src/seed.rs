@@ -107,6 +107,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
         }
     }
     store.insert_consents(&batch).await?;
+    store.refresh_statistics().await?;
     let (sample_user, sample_consent) = first.unwrap_or((user_ids[0], ConsentId::new()));
     Ok(Seeded {
         environment_id: env.to_string(),

@@ -56,6 +56,26 @@ async fn migrate_exclusively(url: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Gives SQLite's planner table statistics. Without them it cannot tell that `application_name`
+/// narrows a tenant's records more than `status` does, and may walk the wrong index (the audit
+/// list with both filters was 8x slower at 1M records). `analysis_limit` keeps this to a sample.
+async fn optimize_sqlite(db: &DatabaseConnection) -> Result<(), StoreError> {
+    db.execute_unprepared("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002;").await?;
+    Ok(())
+}
+
+/// SQLite's advice for long-lived connections: run `PRAGMA optimize` periodically.
+async fn keep_sqlite_statistics_fresh(db: DatabaseConnection) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    every_hour.tick().await;
+    loop {
+        every_hour.tick().await;
+        if let Err(error) = db.execute_unprepared("PRAGMA analysis_limit=1000; PRAGMA optimize;").await {
+            tracing::warn!(%error, "refreshing SQLite statistics failed");
+        }
+    }
+}
+
 /// Handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -95,9 +115,22 @@ impl Store {
             migrate_exclusively(&settings.url).await?;
         } else {
             Migrator::up(&db, None).await?;
+            optimize_sqlite(&db).await?;
+            tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
         let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone())));
         Ok(Self { db, writer, external_ids: Arc::default() })
+    }
+
+    /// Refreshes the query planner's statistics now (after bulk loads such as `assent seed`).
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => optimize_sqlite(&self.db).await,
+            _ => {
+                self.db.execute_unprepared("ANALYZE").await?;
+                Ok(())
+            }
+        }
     }
 
     /// `postgres` or `sqlite`, for logs.
