@@ -276,6 +276,12 @@ impl poem::error::ResponseError for ApiError {
         {
             response.headers_mut().insert("Retry-After", value);
         }
+        // RFC 6750 §3: a refused bearer token is answered with a challenge.
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert("WWW-Authenticate", HeaderValue::from_static("Bearer realm=\"assent\", error=\"invalid_token\""));
+        }
         response
     }
 }

@@ -291,6 +291,8 @@ async fn a_request_without_a_bearer_token_is_access_failed() {
     let body = answer.json();
     assert_error(&body, "ACCESS_FAILED");
     assert!(has_detail_code(&body, "INVALID_TOKEN"), "{body}");
+    let challenge = answer.headers.get("WWW-Authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(challenge.starts_with("Bearer "), "RFC 6750 challenge, got {challenge:?}");
     // Client credentials are no substitute for a token on the management API.
     let answer =
         Answer::of(app.client.get(app.env_url("/users")).basic_auth(&app.client_id, Some(&app.client_secret))).await;
