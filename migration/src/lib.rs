@@ -6,6 +6,7 @@ mod m20261123_000001_create_platform_tables;
 mod m20261123_000002_create_consent_ledger;
 mod m20261123_000003_create_scopes;
 mod m20261123_000004_application_consent_and_scopes;
+mod m20261123_000005_index_consents_by_application_and_status;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_consent_ledger::Migration),
             Box::new(m20261123_000003_create_scopes::Migration),
             Box::new(m20261123_000004_application_consent_and_scopes::Migration),
+            Box::new(m20261123_000005_index_consents_by_application_and_status::Migration),
         ]
     }
 }

@@ -278,9 +278,10 @@ impl poem::error::ResponseError for ApiError {
         }
         // RFC 6750 §3: a refused bearer token is answered with a challenge.
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert("WWW-Authenticate", HeaderValue::from_static("Bearer realm=\"assent\", error=\"invalid_token\""));
+            response.headers_mut().insert(
+                "WWW-Authenticate",
+                HeaderValue::from_static("Bearer realm=\"assent\", error=\"invalid_token\""),
+            );
         }
         response
     }
