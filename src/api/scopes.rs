@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, Link, Timestamp, collection_links};
+use super::types::{CollectionLinks, Link, Timestamp, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::ScopeId;
 use crate::domain::paging::PageRequest;
@@ -209,8 +209,7 @@ impl ScopesApi {
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = scopes::list_scopes(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/scopes"));
-        let links = collection_links(&base, page_request.limit, cursor.0.as_deref(), page.next_cursor.as_deref(), &[]);
-        let items: Vec<ScopeOut> = page.items.into_iter().map(|s| ScopeOut::new(&state, s)).collect();
+        let (links, items) = page_parts(&base, page_request, cursor.0.as_deref(), page, |s| ScopeOut::new(&state, s));
         let count = items.len();
         Ok(Json(ScopesPage { links, embedded: EmbeddedScopes { scopes: items }, count, size: count }))
     }

@@ -149,3 +149,15 @@ pub fn collection_links(
 pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// The links and wire items of one page of the collection at `base`; shared by every plain list.
+pub fn page_parts<T, O>(
+    base: &str,
+    request: crate::domain::paging::PageRequest,
+    cursor: Option<&str>,
+    page: crate::domain::paging::Page<T>,
+    render: impl FnMut(T) -> O,
+) -> (CollectionLinks, Vec<O>) {
+    let links = collection_links(base, request.limit, cursor, page.next_cursor.as_deref(), &[]);
+    (links, page.items.into_iter().map(render).collect())
+}

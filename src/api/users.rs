@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, IdRef, Link, Timestamp, collection_links};
+use super::types::{CollectionLinks, IdRef, Link, Timestamp, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::UserId;
 use crate::domain::paging::PageRequest;
@@ -234,8 +234,7 @@ impl UsersApi {
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = users::list_users(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/users"));
-        let links = collection_links(&base, page_request.limit, cursor.0.as_deref(), page.next_cursor.as_deref(), &[]);
-        let items: Vec<UserOut> = page.items.into_iter().map(|u| UserOut::new(&state, u)).collect();
+        let (links, items) = page_parts(&base, page_request, cursor.0.as_deref(), page, |u| UserOut::new(&state, u));
         let count = items.len();
         Ok(Json(UsersPage { links, embedded: EmbeddedUsers { users: items }, count, size: count }))
     }

@@ -114,16 +114,4 @@ impl Store {
             .await?;
         touched(result.rows_affected)
     }
-
-    /// The user and its password hash, for sign-in; `None` hash means no password set.
-    pub async fn get_user_by_username(
-        &self,
-        env: EnvironmentId,
-        username: &str,
-    ) -> Result<(User, Option<String>), StoreError> {
-        let row =
-            scoped(env).filter(user::Column::Username.eq(username)).one(&self.db).await?.ok_or(StoreError::NotFound)?;
-        let hash = row.password_hash.clone();
-        Ok((to_domain(row), hash))
-    }
 }

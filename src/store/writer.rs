@@ -49,23 +49,24 @@ impl ConsentWriter {
 async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let records: Vec<Consent> = batch.iter().map(|job| job.record.clone()).collect();
+        // Take the records out of the jobs rather than copying them: this is the write hot path.
+        let (records, answers): (Vec<Consent>, Vec<_>) = batch.drain(..).map(|job| (job.record, job.done)).unzip();
         match super::consents::insert_consents(&db, &records).await {
             Ok(()) => {
-                for job in batch.drain(..) {
-                    let _ = job.done.send(Ok(()));
+                for answer in answers {
+                    let _ = answer.send(Ok(()));
                 }
             }
             // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
-            Err(_) if batch.len() > 1 => {
-                for job in batch.drain(..) {
-                    let result = super::consents::insert_consents(&db, std::slice::from_ref(&job.record)).await;
-                    let _ = job.done.send(result);
+            Err(_) if records.len() > 1 => {
+                for (record, answer) in records.iter().zip(answers) {
+                    let result = super::consents::insert_consents(&db, std::slice::from_ref(record)).await;
+                    let _ = answer.send(result);
                 }
             }
             Err(error) => {
-                for job in batch.drain(..) {
-                    let _ = job.done.send(Err(StoreError::Database(error.to_string())));
+                for answer in answers {
+                    let _ = answer.send(Err(StoreError::Database(error.to_string())));
                 }
             }
         }

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::collection_links;
+use super::types::page_parts;
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::applications as apps;
 use crate::domain::ids::ApplicationId;
@@ -77,8 +77,8 @@ impl ApplicationsApi {
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = apps::list_applications(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/applications"));
-        let links = collection_links(&base, page_request.limit, cursor.0.as_deref(), page.next_cursor.as_deref(), &[]);
-        let items: Vec<ApplicationOut> = page.items.into_iter().map(|a| ApplicationOut::new(&state, a)).collect();
+        let (links, items) =
+            page_parts(&base, page_request, cursor.0.as_deref(), page, |a| ApplicationOut::new(&state, a));
         let count = items.len();
         Ok(Json(ApplicationsPage { links, embedded: EmbeddedApplications { applications: items }, count, size: count }))
     }
