@@ -43,6 +43,8 @@ pub struct Config {
     pub secret_key_file: String,
     /// `ASSENT_TOKEN_LIFETIME_SECS`: access token lifetime.
     pub token_lifetime_secs: i64,
+    /// `ASSENT_CODE_LIFETIME_SECS`: authorization code lifetime (1 to 60).
+    pub code_lifetime_secs: i64,
     /// `ASSENT_DB_MAX_CONNECTIONS`: connection pool size.
     pub db_max_connections: u32,
     /// `ASSENT_DB_ACQUIRE_TIMEOUT_MS`: wait for a pooled connection.
@@ -70,6 +72,7 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: "assent.key".into(),
             token_lifetime_secs: 3600,
+            code_lifetime_secs: 60,
             db_max_connections: 16,
             db_acquire_timeout_ms: 5_000,
             db_statement_timeout_ms: 10_000,
@@ -98,6 +101,8 @@ pub struct Settings {
     pub secrets: SecretBox,
     /// Access token lifetime in seconds.
     pub token_lifetime_secs: i64,
+    /// Authorization code lifetime.
+    pub code_lifetime: chrono::Duration,
     /// Request body limit in bytes.
     pub request_body_limit: usize,
     /// Request timeout.
@@ -166,6 +171,9 @@ impl Config {
         if !(60..=86_400).contains(&self.token_lifetime_secs) {
             return Err(bad("token_lifetime_secs", "must be between 60 and 86400".into()));
         }
+        if !(1..=60).contains(&self.code_lifetime_secs) {
+            return Err(bad("code_lifetime_secs", "must be between 1 and 60".into()));
+        }
         if self.db_max_connections == 0 {
             return Err(bad("db_max_connections", "must be at least 1".into()));
         }
@@ -199,6 +207,7 @@ impl Config {
             log_level: self.log_level,
             secrets,
             token_lifetime_secs: self.token_lifetime_secs,
+            code_lifetime: chrono::Duration::seconds(self.code_lifetime_secs),
             request_body_limit: self.request_body_limit,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             trusted_proxies,

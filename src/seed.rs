@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{ConsentId, EnvironmentId, UserId};
 use crate::domain::users::User;
@@ -98,6 +98,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
             consented_at: now,
             updated_at: now,
             expires_at: None,
+            source: ConsentSource::Api,
         };
         first.get_or_insert((user, record.id));
         batch.push(record);

@@ -46,6 +46,7 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         public_url: public_url.into(),
         enricher: Arc::new(Enricher::new(settings.geoip.clone())),
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        code_lifetime: settings.code_lifetime,
     })
 }
 
@@ -55,6 +56,8 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let spec = service.spec_endpoint_yaml();
     Route::new()
         .nest("/", service)
+        .at("/:envId/as/authorize", poem::get(crate::api::flow::authorize))
+        .at("/:envId/as/login", poem::post(crate::api::flow::login))
         .at("/openapi.yaml", spec)
         .at("/health", poem::endpoint::make_sync(|_| "ok"))
         .data(state)

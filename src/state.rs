@@ -22,6 +22,8 @@ pub struct AppState {
     pub enricher: Arc<Enricher>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// How long authorization codes live.
+    pub code_lifetime: chrono::Duration,
 }
 
 impl AppState {

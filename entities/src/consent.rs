@@ -29,6 +29,7 @@ pub struct Model {
     pub consented_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
+    pub source: String,
 }
 
 /// No relations are navigated through the ORM.

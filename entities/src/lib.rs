@@ -1,10 +1,17 @@
 //! SeaORM entities of Assent's tables: shapes only, no logic (the store converts them to domain types).
 
 pub mod application;
+pub mod authorization_code;
+pub mod authorization_request;
+pub mod browser_session;
 pub mod consent;
 pub mod consent_scope;
 pub mod environment;
 pub mod external_application;
+pub mod grant;
+pub mod grant_consent;
+pub mod refresh_token;
+pub mod revoked_token;
 pub mod scope;
 pub mod signing_key;
 pub mod user;

@@ -16,6 +16,8 @@ pub struct Model {
     pub family_name: Option<String>,
     pub enabled: bool,
     pub password_hash: Option<String>,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

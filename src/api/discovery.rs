@@ -36,8 +36,16 @@ pub struct PublicScopes {
 pub struct ServerMetadata {
     /// Issuer identifier; the `iss` of every token.
     pub issuer: String,
+    /// Authorization endpoint (code flow with PKCE, hosted login and consent pages).
+    pub authorization_endpoint: String,
     /// Token endpoint.
     pub token_endpoint: String,
+    /// Token revocation (RFC 7009).
+    pub revocation_endpoint: String,
+    /// Token introspection (RFC 7662).
+    pub introspection_endpoint: String,
+    /// OpenID Connect UserInfo.
+    pub userinfo_endpoint: String,
     /// JSON Web Key Set.
     pub jwks_uri: String,
     /// Public list of scopes with their consent policies.
@@ -52,6 +60,24 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// PKCE methods (only S256: `plain` is refused).
     pub code_challenge_methods_supported: Vec<String>,
+    /// `code`.
+    pub response_types_supported: Vec<String>,
+    /// `query`.
+    pub response_modes_supported: Vec<String>,
+    /// `login`, `consent`, `none`.
+    pub prompt_values_supported: Vec<String>,
+    /// `public`: subjects are user ids.
+    pub subject_types_supported: Vec<String>,
+    /// ID token signing algorithms.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// Claims userinfo can release.
+    pub claims_supported: Vec<String>,
+    /// Authentication methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// Authentication methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Authorization responses carry `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// Discovery endpoints.
@@ -63,14 +89,40 @@ async fn metadata(state: &AppState, env_id: &str) -> Result<Json<ServerMetadata>
     let issuer = state.tokens.issuer(env);
     let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
     Ok(Json(ServerMetadata {
+        authorization_endpoint: format!("{issuer}/authorize"),
         token_endpoint: format!("{issuer}/token"),
+        revocation_endpoint: format!("{issuer}/revoke"),
+        introspection_endpoint: format!("{issuer}/introspect"),
+        userinfo_endpoint: format!("{issuer}/userinfo"),
         jwks_uri: format!("{issuer}/jwks"),
         scopes_endpoint: format!("{issuer}/scopes"),
         scopes_supported: scopes.into_iter().map(|s| s.name).collect(),
-        grant_types_supported: strings(&["client_credentials"]),
-        token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post"]),
+        grant_types_supported: strings(&["authorization_code", "refresh_token", "client_credentials"]),
+        token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
         token_endpoint_auth_signing_alg_values_supported: strings(&["ES256"]),
         code_challenge_methods_supported: strings(&["S256"]),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        prompt_values_supported: strings(&["login", "consent", "none"]),
+        subject_types_supported: strings(&["public"]),
+        id_token_signing_alg_values_supported: strings(&["ES256"]),
+        claims_supported: strings(&[
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "preferred_username",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+        ]),
+        revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
+        introspection_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
+        authorization_response_iss_parameter_supported: true,
         issuer,
     }))
 }

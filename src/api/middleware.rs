@@ -26,9 +26,10 @@ fn correlation_id(request: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// OAuth endpoints answer errors in RFC 6749 form.
+/// OAuth endpoints answer errors in RFC 6749 form; the browser-facing pages and forms do not.
 fn is_oauth_path(path: &str) -> bool {
-    path.split('/').nth(2) == Some("as")
+    let mut segments = path.split('/').skip(2);
+    segments.next() == Some("as") && !matches!(segments.next(), Some("authorize" | "login" | "consent"))
 }
 
 /// Limits every request is held to.

@@ -5,9 +5,11 @@ pub mod client;
 pub mod consents;
 pub mod discovery;
 pub mod environments;
+pub mod flow;
 pub mod json;
 pub mod middleware;
 pub mod oauth;
+pub mod pages;
 pub mod scopes;
 pub mod security;
 pub mod types;
@@ -45,6 +47,7 @@ pub type Apis = (
     consents::ConsentsApi,
     scopes::ScopesApi,
     oauth::OAuthApi,
+    flow::ConsentDecisionApi,
     discovery::DiscoveryApi,
 );
 
@@ -58,6 +61,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             consents::ConsentsApi,
             scopes::ScopesApi,
             oauth::OAuthApi,
+            flow::ConsentDecisionApi,
             discovery::DiscoveryApi,
         ),
         "Assent",

@@ -24,6 +24,10 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub expires_at: i64,
+    /// The token's `jti`.
+    pub token_id: String,
+    /// The grant a user token was issued under; `None` for client_credentials tokens.
+    pub grant_id: Option<String>,
 }
 
 impl Principal {

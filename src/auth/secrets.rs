@@ -77,6 +77,18 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// The stored form of an opaque token (cookie, code, refresh token, CSRF handle): hex SHA-256.
+/// Tokens carry 256 random bits, so a plain hash is enough; a stolen table yields nothing usable.
+pub fn token_digest(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh opaque token of 256 random bits.
+pub fn opaque_token() -> String {
+    random_token(32)
+}
+
 /// A fresh random master key, base64url-encoded.
 pub fn generate_master_key() -> String {
     random_token(32)

@@ -39,6 +39,29 @@ pub struct Claims {
     pub exp: i64,
     /// Unique token id.
     pub jti: String,
+    /// The grant (user authorization) the token was issued under; absent for client_credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+}
+
+/// The claims of an OpenID Connect ID token (OIDC Core §2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// Expires at (seconds).
+    pub exp: i64,
+    /// Issued at (seconds).
+    pub iat: i64,
+    /// When the user signed in (seconds).
+    pub auth_time: i64,
+    /// The `nonce` of the authorization request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// Why a bearer token was refused; every case is a 401 for the caller.
@@ -139,15 +162,15 @@ impl TokenService {
         Ok(self.keys(env).await?.jwks.clone())
     }
 
-    /// Signs a token for `subject` of `client_id` in `env` with `scopes`.
+    /// Signs a token for `subject` of `client_id` in `env` with `scopes`, tied to `grant` when a user granted it.
     pub async fn issue(
         &self,
         env: EnvironmentId,
         client_id: &str,
         subject: &str,
         scopes: &[String],
+        grant: Option<String>,
     ) -> Result<IssuedToken, DomainError> {
-        let keys = self.keys(env).await?;
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer(env),
@@ -159,12 +182,45 @@ impl TokenService {
             iat: now,
             exp: now + self.lifetime_secs,
             jti: uuid::Uuid::now_v7().to_string(),
+            gid: grant,
         };
+        let token = self.sign(env, &claims).await?;
+        Ok(IssuedToken { token, expires_in: self.lifetime_secs })
+    }
+
+    /// Signs an ID token for `user` and `client_id`, valid as long as access tokens.
+    pub async fn issue_id_token(
+        &self,
+        env: EnvironmentId,
+        client_id: &str,
+        user: &str,
+        auth_time: i64,
+        nonce: Option<String>,
+    ) -> Result<String, DomainError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = IdTokenClaims {
+            iss: self.issuer(env),
+            sub: user.to_owned(),
+            aud: client_id.to_owned(),
+            exp: now + self.lifetime_secs,
+            iat: now,
+            auth_time,
+            nonce,
+        };
+        self.sign(env, &claims).await
+    }
+
+    async fn sign<T: Serialize>(&self, env: EnvironmentId, claims: &T) -> Result<String, DomainError> {
+        let keys = self.keys(env).await?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(keys.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &keys.encoding)
-            .map_err(|e| DomainError::Unexpected(format!("signing: {e}")))?;
-        Ok(IssuedToken { token, expires_in: self.lifetime_secs })
+        jsonwebtoken::encode(&header, claims, &keys.encoding)
+            .map_err(|e| DomainError::Unexpected(format!("signing: {e}")))
+    }
+
+    /// Verifies a token like [`Self::verify`] and answers all its claims, for introspection.
+    pub async fn verify_claims(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_signature(token).await.map(|(_, claims)| claims)
     }
 
     /// Verifies signature, issuer, audience and expiry; the environment comes from the token itself.
@@ -178,7 +234,16 @@ impl TokenService {
             }
             return Err(TokenError::Expired);
         }
-        let principal = self.verify_signature(token).await?;
+        let (env, claims) = self.verify_signature(token).await?;
+        let principal = Principal {
+            environment_id: env,
+            client_id: claims.client_id,
+            subject: claims.sub,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            expires_at: claims.exp,
+            token_id: claims.jti,
+            grant_id: claims.gid,
+        };
         if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CAPACITY {
                 cache.retain(|_, p| p.expires_at > now);
@@ -191,7 +256,7 @@ impl TokenService {
         Ok(principal)
     }
 
-    async fn verify_signature(&self, token: &str) -> Result<Principal, TokenError> {
+    async fn verify_signature(&self, token: &str) -> Result<(EnvironmentId, Claims), TokenError> {
         let env =
             unverified_env(token).ok_or_else(|| TokenError::Invalid("not an access token of this service".into()))?;
         let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
@@ -210,14 +275,7 @@ impl TokenService {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid(e.to_string()),
         })?;
-        let claims = data.claims;
-        Ok(Principal {
-            environment_id: env,
-            client_id: claims.client_id,
-            subject: claims.sub,
-            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
-            expires_at: claims.exp,
-        })
+        Ok((env, data.claims))
     }
 }
 

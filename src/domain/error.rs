@@ -72,6 +72,9 @@ pub enum DomainError {
     /// The caller is authenticated but lacks the permission.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Too many failed attempts; try again after this many seconds.
+    #[error("too many attempts; retry after {0} s")]
+    TooManyAttempts(u64),
     /// Storage or another dependency failed; the cause is logged, never shown.
     #[error("unexpected: {0}")]
     Unexpected(String),

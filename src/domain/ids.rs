@@ -64,3 +64,15 @@ id_type!(
     /// Identifies a scope within an environment.
     ScopeId
 );
+id_type!(
+    /// Identifies a browser session within an environment (never the cookie value itself).
+    SessionId
+);
+id_type!(
+    /// Identifies a pending authorization request within an environment.
+    AuthorizationId
+);
+id_type!(
+    /// Identifies a grant: what one authorization gave one client, with its tokens.
+    GrantId
+);

@@ -5,6 +5,8 @@ pub mod consents;
 pub mod environments;
 pub mod error;
 pub mod filter;
+pub mod flow;
+pub mod grants;
 pub mod ids;
 pub mod paging;
 pub mod scopes;

@@ -62,14 +62,17 @@ pub struct ScopeDraft {
     pub block_services: Option<bool>,
 }
 
-/// The OpenID Connect scopes every environment starts with (OIDC Core §5.4, §11).
-const BUILT_IN: [(&str, &str, ConsentPolicy); 6] = [
+/// The scopes every environment starts with: OpenID Connect's (OIDC Core §5.4, §11) and the
+/// self-service scopes that let users read and revoke their own consent records.
+const BUILT_IN: [(&str, &str, ConsentPolicy); 8] = [
     ("openid", "Sign you in with your account", ConsentPolicy::Implicit),
     ("profile", "Read your name and basic profile", ConsentPolicy::Required),
     ("email", "Read your e-mail address", ConsentPolicy::Required),
     ("phone", "Read your phone number", ConsentPolicy::Required),
     ("address", "Read your postal address", ConsentPolicy::Required),
     ("offline_access", "Keep access while you are away", ConsentPolicy::Required),
+    ("p1:read:oauthConsents", "See the consents you have given", ConsentPolicy::Required),
+    ("p1:update:oauthConsents", "Withdraw consents you have given", ConsentPolicy::Required),
 ];
 
 /// The built-in scopes of a new environment.
@@ -237,7 +240,19 @@ mod tests {
     fn every_environment_starts_with_the_openid_scopes() {
         let scopes = built_in_scopes(EnvironmentId::new(), Utc::now());
         let names: Vec<&str> = scopes.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["openid", "profile", "email", "phone", "address", "offline_access"]);
+        assert_eq!(
+            names,
+            [
+                "openid",
+                "profile",
+                "email",
+                "phone",
+                "address",
+                "offline_access",
+                "p1:read:oauthConsents",
+                "p1:update:oauthConsents"
+            ]
+        );
         assert!(scopes.iter().all(|s| s.built_in));
         assert!(!scopes[0].needs_consent(), "openid itself is implicit");
         assert!(scopes[1..].iter().all(Scope::needs_consent));

@@ -59,6 +59,14 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// The client's credentials.
     pub client: ClientAuth,
+    /// `code` (authorization_code).
+    pub code: Option<String>,
+    /// `redirect_uri` (authorization_code): must equal the authorization request's.
+    pub redirect_uri: Option<String>,
+    /// `code_verifier` (authorization_code with PKCE).
+    pub code_verifier: Option<String>,
+    /// `refresh_token` (refresh_token).
+    pub refresh_token: Option<String>,
 }
 
 /// A successful token response.
@@ -70,6 +78,10 @@ pub struct TokenGrant {
     pub expires_in: i64,
     /// Granted scopes, space-separated.
     pub scope: String,
+    /// A refresh token, for clients allowed the refresh_token grant.
+    pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token, when `openid` was granted.
+    pub id_token: Option<String>,
 }
 
 /// Handles `POST /{envId}/as/token`.
@@ -83,9 +95,8 @@ pub async fn exchange(
     match grant_type {
         "" => Err(OAuthError::InvalidRequest("'grant_type' is required.".into())),
         "client_credentials" => client_credentials(store, tokens, env, request).await,
-        "authorization_code" | "refresh_token" => {
-            Err(OAuthError::UnsupportedGrantType(format!("'{grant_type}' is not enabled on this server yet.")))
-        }
+        "authorization_code" => super::grants::authorization_code(store, tokens, env, request).await,
+        "refresh_token" => super::grants::refresh(store, tokens, env, request).await,
         other => Err(OAuthError::UnsupportedGrantType(format!("Unknown grant_type '{other}'."))),
     }
 }
@@ -152,8 +163,14 @@ async fn client_credentials(
         }
     };
     let client_id = app.id.to_string();
-    let issued = tokens.issue(env, &client_id, &client_id, &scopes).await?;
-    Ok(TokenGrant { access_token: issued.token, expires_in: issued.expires_in, scope: scopes.join(" ") })
+    let issued = tokens.issue(env, &client_id, &client_id, &scopes, None).await?;
+    Ok(TokenGrant {
+        access_token: issued.token,
+        expires_in: issued.expires_in,
+        scope: scopes.join(" "),
+        refresh_token: None,
+        id_token: None,
+    })
 }
 
 /// Authenticates the client with exactly one method, the one it is registered for.

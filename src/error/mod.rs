@@ -257,6 +257,9 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(message) => {
                 ApiError::new(ErrorCode::Forbidden).with_detail("INSUFFICIENT_PERMISSIONS", None, message)
             }
+            DomainError::TooManyAttempts(seconds) => ApiError::new(ErrorCode::RequestLimited)
+                .with_message("Too many failed attempts. Try again later.")
+                .with_retry_after(seconds),
             DomainError::Unexpected(cause) => ApiError::unexpected(cause),
         }
     }

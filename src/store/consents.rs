@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::consent_filter::condition;
 use super::{Store, StoreError};
-use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::enrich::{Location, Software};
@@ -22,6 +22,15 @@ fn status_name(status: ConsentStatus) -> &'static str {
         ConsentStatus::Accepted => "ACCEPTED",
         ConsentStatus::Declined => "DECLINED",
         ConsentStatus::Revoked => "REVOKED",
+    }
+}
+
+fn source_name(source: ConsentSource) -> &'static str {
+    match source {
+        ConsentSource::Api => "API",
+        ConsentSource::ConsentPage => "CONSENT_PAGE",
+        ConsentSource::Implicit => "IMPLICIT",
+        ConsentSource::ConsentApp => "CONSENT_APP",
     }
 }
 
@@ -57,6 +66,7 @@ fn to_row(c: &Consent) -> consent::Model {
         consented_at: c.consented_at,
         updated_at: c.updated_at,
         expires_at: c.expires_at,
+        source: source_name(c.source).to_owned(),
     }
 }
 
@@ -84,6 +94,13 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
         "EXTERNAL" => ApplicationKind::External,
         _ => return Err(bad("application type")),
     };
+    let source = match row.source.as_str() {
+        "API" => ConsentSource::Api,
+        "CONSENT_PAGE" => ConsentSource::ConsentPage,
+        "IMPLICIT" => ConsentSource::Implicit,
+        "CONSENT_APP" => ConsentSource::ConsentApp,
+        _ => return Err(bad("source")),
+    };
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
     let remote_ip = row.remote_ip.parse().map_err(|_| bad("remote IP"))?;
     Ok(Consent {
@@ -102,6 +119,7 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
         consented_at: row.consented_at,
         updated_at: row.updated_at,
         expires_at: row.expires_at,
+        source,
     })
 }
 

@@ -5,12 +5,15 @@ mod consent_filter;
 mod consents;
 mod environments;
 mod error;
+mod flow;
+mod grants;
 mod scopes;
 mod users;
 mod writer;
 
 pub use applications::ClientCredentials;
 pub use error::StoreError;
+pub use flow::LoginAccount;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

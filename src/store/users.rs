@@ -10,7 +10,7 @@ use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::users::User;
 
-fn to_domain(row: user::Model) -> User {
+pub(super) fn to_domain(row: user::Model) -> User {
     User {
         id: UserId::from_uuid(row.id),
         environment_id: EnvironmentId::from_uuid(row.environment_id),
@@ -45,6 +45,8 @@ impl Store {
             family_name: u.family_name.clone(),
             enabled: u.enabled,
             password_hash: password_hash.map(str::to_owned),
+            failed_logins: 0,
+            locked_until: None,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

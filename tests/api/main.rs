@@ -6,14 +6,17 @@
 mod applications;
 mod applications_consent;
 mod bootstrap;
+mod browser;
 mod consents_access;
 mod consents_list;
 mod consents_record;
 mod consents_revoke;
 mod enrichment;
 mod errors;
+mod flow;
 mod helpers;
 mod openapi_spec;
+mod real_browser;
 mod scopes;
 mod tenancy;
 mod tokens;

@@ -11,7 +11,19 @@ async fn every_environment_has_the_openid_scopes_and_they_stay() {
     let page = app.get(&app.env_url("/scopes"), 200).await;
     let names: Vec<&str> =
         page["_embedded"]["scopes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["openid", "profile", "email", "phone", "address", "offline_access"]);
+    assert_eq!(
+        names,
+        [
+            "openid",
+            "profile",
+            "email",
+            "phone",
+            "address",
+            "offline_access",
+            "p1:read:oauthConsents",
+            "p1:update:oauthConsents"
+        ]
+    );
     let openid = &page["_embedded"]["scopes"][0];
     assert_eq!(openid["consent"], "IMPLICIT");
     assert_eq!(openid["builtIn"], true);

@@ -4,7 +4,7 @@ use chrono::Utc;
 use poem_openapi::types::ToJSON;
 
 use super::*;
-use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::enrich::{Location, Software};
 
@@ -32,6 +32,7 @@ fn record(full: bool) -> Consent {
         consented_at: now,
         updated_at: now,
         expires_at: full.then(|| now + chrono::Duration::days(1)),
+        source: if full { ConsentSource::ConsentPage } else { ConsentSource::Api },
     }
 }
 

@@ -4,7 +4,7 @@ use poem_openapi::{Enum, Object};
 
 use crate::api::json::MediaType;
 use crate::api::types::{CollectionLinks, IdRef, Link, Timestamp};
-use crate::domain::consents::{ApplicationKind, Consent, ConsentStatus, EffectiveStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, EffectiveStatus};
 use crate::enrich::Software;
 use crate::state::AppState;
 
@@ -86,6 +86,32 @@ impl From<EffectiveStatus> for StatusOut {
             EffectiveStatus::Declined => StatusOut::Declined,
             EffectiveStatus::Revoked => StatusOut::Revoked,
             EffectiveStatus::Expired => StatusOut::Expired,
+        }
+    }
+}
+
+/// How a record came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SourceOut {
+    /// Recorded by a client through this API.
+    Api,
+    /// The user decided on Assent's hosted consent page.
+    ConsentPage,
+    /// Nobody was asked: a trusted application, or only scopes whose consent policy is `IMPLICIT`.
+    Implicit,
+    /// The user decided in an external consent application (the Hydra-compatible API).
+    ConsentApp,
+}
+
+impl From<ConsentSource> for SourceOut {
+    fn from(value: ConsentSource) -> Self {
+        match value {
+            ConsentSource::Api => SourceOut::Api,
+            ConsentSource::ConsentPage => SourceOut::ConsentPage,
+            ConsentSource::Implicit => SourceOut::Implicit,
+            ConsentSource::ConsentApp => SourceOut::ConsentApp,
         }
     }
 }
@@ -290,6 +316,8 @@ pub struct ConsentOut {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// How the record came to be: `API`, `CONSENT_PAGE`, `IMPLICIT` (nobody was asked) or `CONSENT_APP`.
+    pub source: SourceOut,
     /// With `expand=applications`.
     #[oai(rename = "_embedded", skip_serializing_if_is_none)]
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
@@ -337,6 +365,7 @@ impl ConsentOut {
             consented_at: consent.consented_at.into(),
             updated_at: consent.updated_at.into(),
             expires_at: consent.expires_at.map(Into::into),
+            source: consent.source.into(),
             embedded: None,
         }
     }

@@ -4,7 +4,8 @@ mod read;
 mod record;
 
 pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
-pub use record::{ConsentDraft, RequestContext, SoftwareDraft, record_consent};
+pub(crate) use record::MAX_SCOPES;
+pub use record::{ConsentDraft, RequestContext, SoftwareDraft, record_consent, record_flow_decision};
 
 use chrono::{DateTime, Utc};
 
@@ -33,6 +34,19 @@ pub enum EffectiveStatus {
     Revoked,
     /// Accepted, but `expiresAt` has passed.
     Expired,
+}
+
+/// How a record came to be: who asked the user, or why nobody had to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsentSource {
+    /// Recorded by a client through the consent records API.
+    Api,
+    /// The user decided on Assent's hosted consent page.
+    ConsentPage,
+    /// Nobody was asked: a trusted application, or only scopes whose policy is `IMPLICIT`.
+    Implicit,
+    /// The user decided in an external consent application (the Hydra-compatible challenge API).
+    ConsentApp,
 }
 
 /// Whether the application is registered in the environment or known only by name.
@@ -77,6 +91,8 @@ pub struct Consent {
     pub updated_at: DateTime<Utc>,
     /// When an accepted consent stops counting.
     pub expires_at: Option<DateTime<Utc>>,
+    /// How the record came to be.
+    pub source: ConsentSource,
 }
 
 impl Consent {

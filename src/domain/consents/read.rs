@@ -68,7 +68,13 @@ pub async fn revoke_consent(
 ) -> Result<Consent, DomainError> {
     let now = crate::domain::now();
     // The conditional update is the decision, so two concurrent revokes cannot both "win".
-    store.revoke_consent(env, user, id, now).await?;
+    if store.revoke_consent(env, user, id, now).await? {
+        // Tokens issued under the record die with it: refresh tokens at once, access tokens at introspection.
+        let grants = store.revoke_grants_of_consent(env, id, now).await?;
+        if grants > 0 {
+            tracing::info!(consent = %id, grants, "revoked the grants of a revoked consent record");
+        }
+    }
     let record = store.get_consent(env, user, id).await?;
     match record.status {
         ConsentStatus::Revoked => Ok(record),

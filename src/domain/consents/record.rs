@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use super::{ApplicationKind, Consent, ConsentStatus};
+use super::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
 use crate::domain::error::{DomainError, FieldError, Validator};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::text::required_text;
@@ -12,7 +12,7 @@ use crate::enrich::{Enricher, Software};
 use crate::store::{Store, StoreError};
 
 /// Most scopes one record may hold.
-const MAX_SCOPES: usize = 100;
+pub(crate) const MAX_SCOPES: usize = 100;
 /// Longest scope name.
 const MAX_SCOPE_CHARS: usize = 256;
 /// Longest browser / OS / device text.
@@ -230,6 +230,44 @@ pub async fn record_consent(
         consented_at: now,
         updated_at: now,
         expires_at: valid.expires_at,
+        source: ConsentSource::Api,
+    };
+    store.insert_consent(&consent).await?;
+    Ok(consent)
+}
+
+/// Records a decision taken in the authorization flow for a registered application, enriched from
+/// the browser's request exactly as the records API enriches a client's.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_flow_decision(
+    store: &Store,
+    enricher: &Enricher,
+    app: &crate::domain::applications::Application,
+    user: UserId,
+    scopes: Vec<String>,
+    status: ConsentStatus,
+    source: ConsentSource,
+    context: &RequestContext,
+) -> Result<Consent, DomainError> {
+    let now = crate::domain::now();
+    let detected = enricher.device(context.user_agent.as_deref());
+    let consent = Consent {
+        id: ConsentId::new(),
+        environment_id: app.environment_id,
+        user_id: user,
+        application_id: app.id,
+        application_name: app.name.clone(),
+        application_kind: ApplicationKind::PingOne,
+        scopes,
+        status,
+        browser: detected.browser,
+        operating_system: detected.operating_system,
+        device_type: detected.device_type,
+        location: enricher.locate(context.client_ip),
+        consented_at: now,
+        updated_at: now,
+        expires_at: None,
+        source,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)

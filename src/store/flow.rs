@@ -1,0 +1,224 @@
+//! Browser sessions, pending authorization requests and login failure counts.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use entities::{authorization_request, browser_session, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use serde_json::Value as Json;
+
+use super::error::touched;
+use super::{Store, StoreError};
+use crate::domain::flow::{BrowserSession, PendingAuthorization};
+use crate::domain::ids::{ApplicationId, AuthorizationId, EnvironmentId, SessionId, UserId};
+use crate::domain::users::User;
+
+/// A user as the login form needs them: with the password hash and the failure count.
+#[derive(Clone, Debug)]
+pub struct LoginAccount {
+    /// The user.
+    pub user: User,
+    /// Argon2 PHC string, if a password was set.
+    pub password_hash: Option<String>,
+    /// Consecutive failed logins.
+    pub failed_logins: i32,
+    /// Locked until then.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+fn session_from(row: browser_session::Model) -> BrowserSession {
+    BrowserSession {
+        id: SessionId::from_uuid(row.id),
+        user_id: row.user_id.map(UserId::from_uuid),
+        authenticated_at: row.authenticated_at,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    }
+}
+
+fn pending_from(row: authorization_request::Model) -> Result<PendingAuthorization, StoreError> {
+    let bad = |what: &str| StoreError::Database(format!("authorization request {} has an invalid {what}", row.id));
+    let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
+    let client_ip: IpAddr = row.client_ip.parse().map_err(|_| bad("client IP"))?;
+    Ok(PendingAuthorization {
+        id: AuthorizationId::from_uuid(row.id),
+        browser_session_id: SessionId::from_uuid(row.browser_session_id),
+        client_id: ApplicationId::from_uuid(row.client_id),
+        redirect_uri: row.redirect_uri,
+        scopes,
+        state: row.state,
+        code_challenge: row.code_challenge,
+        nonce: row.nonce,
+        prompt: row.prompt,
+        user_agent: row.user_agent,
+        client_ip,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    })
+}
+
+impl Store {
+    /// Stores a new browser session under the digest of its cookie token.
+    pub async fn insert_browser_session(
+        &self,
+        env: EnvironmentId,
+        session: &BrowserSession,
+        token_digest: &str,
+    ) -> Result<(), StoreError> {
+        browser_session::Model {
+            environment_id: env.as_uuid(),
+            id: session.id.as_uuid(),
+            token_hash: token_digest.to_owned(),
+            user_id: session.user_id.map(|u| u.as_uuid()),
+            authenticated_at: session.authenticated_at,
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+        }
+        .into_active_model()
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The unexpired session whose cookie token has this digest.
+    pub async fn browser_session(
+        &self,
+        env: EnvironmentId,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let row = browser_session::Entity::find()
+            .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(browser_session::Column::TokenHash.eq(token_digest))
+            .filter(browser_session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(session_from))
+    }
+
+    /// Signs a session in as `user`, replacing its cookie token (no session fixation).
+    pub async fn sign_in(
+        &self,
+        env: EnvironmentId,
+        session: SessionId,
+        user: UserId,
+        now: DateTime<Utc>,
+        new_token_digest: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::UserId, Expr::value(user.as_uuid()))
+            .col_expr(browser_session::Column::AuthenticatedAt, Expr::value(now))
+            .col_expr(browser_session::Column::TokenHash, Expr::value(new_token_digest.to_owned()))
+            .col_expr(browser_session::Column::ExpiresAt, Expr::value(expires_at))
+            .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(browser_session::Column::Id.eq(session.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        touched(result.rows_affected)
+    }
+
+    /// Stores a pending authorization under the digest of its form handle.
+    pub async fn insert_authorization(
+        &self,
+        env: EnvironmentId,
+        pending: &PendingAuthorization,
+        handle_digest: &str,
+    ) -> Result<(), StoreError> {
+        authorization_request::Model {
+            environment_id: env.as_uuid(),
+            id: pending.id.as_uuid(),
+            handle_hash: handle_digest.to_owned(),
+            browser_session_id: pending.browser_session_id.as_uuid(),
+            client_id: pending.client_id.as_uuid(),
+            redirect_uri: pending.redirect_uri.clone(),
+            scopes: Json::Array(pending.scopes.iter().cloned().map(Json::String).collect()),
+            state: pending.state.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            nonce: pending.nonce.clone(),
+            prompt: pending.prompt.clone(),
+            user_agent: pending.user_agent.clone(),
+            client_ip: pending.client_ip.to_string(),
+            created_at: pending.created_at,
+            expires_at: pending.expires_at,
+            completed_at: None,
+        }
+        .into_active_model()
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The pending authorization with this handle digest, if it is neither completed nor expired.
+    pub async fn open_authorization(
+        &self,
+        env: EnvironmentId,
+        handle_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingAuthorization>, StoreError> {
+        let row = authorization_request::Entity::find()
+            .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_request::Column::HandleHash.eq(handle_digest))
+            .filter(authorization_request::Column::CompletedAt.is_null())
+            .filter(authorization_request::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?;
+        row.map(pending_from).transpose()
+    }
+
+    /// Marks a pending authorization completed; false when it already was (a second submission).
+    pub async fn complete_authorization(
+        &self,
+        env: EnvironmentId,
+        id: AuthorizationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = authorization_request::Entity::update_many()
+            .col_expr(authorization_request::Column::CompletedAt, Expr::value(now))
+            .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_request::Column::Id.eq(id.as_uuid()))
+            .filter(authorization_request::Column::CompletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// The user with this username, for the login form.
+    pub async fn login_account(&self, env: EnvironmentId, username: &str) -> Result<Option<LoginAccount>, StoreError> {
+        let row = user::Entity::find()
+            .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(user::Column::Username.eq(username))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| LoginAccount {
+            password_hash: row.password_hash.clone(),
+            failed_logins: row.failed_logins,
+            locked_until: row.locked_until,
+            user: super::users::to_domain(row),
+        }))
+    }
+
+    /// Counts a failed login, locking the account until `locked_until` when given.
+    pub async fn record_failed_login(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        failures: i32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::FailedLogins, Expr::value(failures))
+            .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
+            .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(user::Column::Id.eq(user.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        touched(result.rows_affected)
+    }
+
+    /// Clears the failure count after a successful login.
+    pub async fn clear_failed_logins(&self, env: EnvironmentId, user: UserId) -> Result<(), StoreError> {
+        self.record_failed_login(env, user, 0, None).await
+    }
+}

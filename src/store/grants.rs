@@ -1,0 +1,307 @@
+//! Grants, the consent records they rest on, authorization codes, refresh tokens and revoked access tokens.
+
+use chrono::{DateTime, Utc};
+use entities::{authorization_code, consent, grant, grant_consent, refresh_token, revoked_token};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
+use serde_json::Value as Json;
+
+use super::{Store, StoreError};
+use crate::domain::grants::{Grant, StoredCode, StoredRefresh, Taken};
+use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, GrantId, UserId};
+
+fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, StoreError> {
+    let scopes: Vec<String> = serde_json::from_value(row.scopes.clone())
+        .map_err(|_| StoreError::Database(format!("grant {} has an invalid scope list", row.id)))?;
+    Ok(Grant {
+        id: GrantId::from_uuid(row.id),
+        client_id: ApplicationId::from_uuid(row.client_id),
+        user_id: UserId::from_uuid(row.user_id),
+        scopes,
+        consent_ids,
+        auth_time: row.auth_time,
+        nonce: row.nonce,
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    })
+}
+
+impl Store {
+    /// Stores a grant, the records behind it and its authorization code, in one transaction.
+    pub async fn insert_grant_with_code(
+        &self,
+        env: EnvironmentId,
+        g: &Grant,
+        code_digest: &str,
+        redirect_uri: &str,
+        code_challenge: Option<&str>,
+        code_expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin().await?;
+        grant::Entity::insert(
+            grant::Model {
+                environment_id: env.as_uuid(),
+                id: g.id.as_uuid(),
+                client_id: g.client_id.as_uuid(),
+                user_id: g.user_id.as_uuid(),
+                scopes: Json::Array(g.scopes.iter().cloned().map(Json::String).collect()),
+                auth_time: g.auth_time,
+                nonce: g.nonce.clone(),
+                created_at: g.created_at,
+                revoked_at: g.revoked_at,
+            }
+            .into_active_model(),
+        )
+        .exec(&tx)
+        .await?;
+        if !g.consent_ids.is_empty() {
+            grant_consent::Entity::insert_many(g.consent_ids.iter().map(|c| {
+                grant_consent::Model {
+                    environment_id: env.as_uuid(),
+                    consent_id: c.as_uuid(),
+                    grant_id: g.id.as_uuid(),
+                }
+                .into_active_model()
+            }))
+            .exec(&tx)
+            .await?;
+        }
+        authorization_code::Entity::insert(
+            authorization_code::Model {
+                environment_id: env.as_uuid(),
+                code_hash: code_digest.to_owned(),
+                grant_id: g.id.as_uuid(),
+                client_id: g.client_id.as_uuid(),
+                redirect_uri: redirect_uri.to_owned(),
+                code_challenge: code_challenge.map(str::to_owned),
+                created_at: g.created_at,
+                expires_at: code_expires_at,
+                used_at: None,
+            }
+            .into_active_model(),
+        )
+        .exec(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One grant with its consent record ids.
+    pub async fn get_grant(&self, env: EnvironmentId, id: GrantId) -> Result<Grant, StoreError> {
+        let row = grant::Entity::find()
+            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant::Column::Id.eq(id.as_uuid()))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let consent_ids = grant_consent::Entity::find()
+            .filter(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant_consent::Column::GrantId.eq(id.as_uuid()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| ConsentId::from_uuid(r.consent_id))
+            .collect();
+        grant_from(row, consent_ids)
+    }
+
+    /// Whether a grant stands at `now`: not revoked, and none of its consent records revoked,
+    /// declined or expired.
+    pub async fn grant_active(&self, env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let live = grant::Entity::find()
+            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant::Column::Id.eq(id.as_uuid()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .one(&self.db)
+            .await?
+            .is_some();
+        if !live {
+            return Ok(false);
+        }
+        let behind = Query::select()
+            .column(grant_consent::Column::ConsentId)
+            .from(grant_consent::Entity)
+            .and_where(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .and_where(grant_consent::Column::GrantId.eq(id.as_uuid()))
+            .to_owned();
+        let withdrawn = consent::Entity::find()
+            .filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(consent::Column::Id.in_subquery(behind))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(consent::Column::Status.ne("ACCEPTED"))
+                    .add(consent::Column::ExpiresAt.lte(now)),
+            )
+            .select_only()
+            .column(consent::Column::Id)
+            .into_tuple::<uuid::Uuid>()
+            .one(&self.db)
+            .await?;
+        Ok(withdrawn.is_none())
+    }
+
+    /// Revokes a grant (its refresh tokens stop working; its access tokens introspect inactive).
+    pub async fn revoke_grant(&self, env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, Expr::value(now))
+            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant::Column::Id.eq(id.as_uuid()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes every grant resting on a consent record; answers how many.
+    pub async fn revoke_grants_of_consent(
+        &self,
+        env: EnvironmentId,
+        consent: ConsentId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let grants = Query::select()
+            .column(grant_consent::Column::GrantId)
+            .from(grant_consent::Entity)
+            .and_where(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .and_where(grant_consent::Column::ConsentId.eq(consent.as_uuid()))
+            .to_owned();
+        let result = grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, Expr::value(now))
+            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant::Column::Id.in_subquery(grants))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Takes an authorization code: the first call gets it, later calls learn it was replayed.
+    pub async fn take_code(
+        &self,
+        env: EnvironmentId,
+        code_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Taken<StoredCode>, StoreError> {
+        let Some(row) = authorization_code::Entity::find()
+            .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_code::Column::CodeHash.eq(code_digest))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(Taken::Unknown);
+        };
+        let grant_id = GrantId::from_uuid(row.grant_id);
+        let claimed = authorization_code::Entity::update_many()
+            .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
+            .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_code::Column::CodeHash.eq(code_digest))
+            .filter(authorization_code::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Ok(Taken::Replayed(grant_id));
+        }
+        Ok(Taken::Fresh(StoredCode {
+            grant_id,
+            client_id: ApplicationId::from_uuid(row.client_id),
+            redirect_uri: row.redirect_uri,
+            code_challenge: row.code_challenge,
+            expires_at: row.expires_at,
+        }))
+    }
+
+    /// Stores a refresh token of a grant.
+    pub async fn insert_refresh_token(
+        &self,
+        env: EnvironmentId,
+        grant: GrantId,
+        token_digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        refresh_token::Entity::insert(
+            refresh_token::Model {
+                environment_id: env.as_uuid(),
+                token_hash: token_digest.to_owned(),
+                grant_id: grant.as_uuid(),
+                created_at: now,
+                expires_at,
+                used_at: None,
+            }
+            .into_active_model(),
+        )
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// A refresh token as stored, used or not.
+    pub async fn refresh_token(
+        &self,
+        env: EnvironmentId,
+        token_digest: &str,
+    ) -> Result<Option<StoredRefresh>, StoreError> {
+        let row = refresh_token::Entity::find()
+            .filter(refresh_token::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(refresh_token::Column::TokenHash.eq(token_digest))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| StoredRefresh {
+            grant_id: GrantId::from_uuid(row.grant_id),
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            created_at: row.created_at,
+        }))
+    }
+
+    /// Takes a refresh token for rotation: the first call gets it, later calls learn it was reused.
+    pub async fn take_refresh_token(
+        &self,
+        env: EnvironmentId,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Taken<StoredRefresh>, StoreError> {
+        let Some(stored) = self.refresh_token(env, token_digest).await? else { return Ok(Taken::Unknown) };
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(refresh_token::Column::TokenHash.eq(token_digest))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Ok(Taken::Replayed(stored.grant_id));
+        }
+        Ok(Taken::Fresh(stored))
+    }
+
+    /// Remembers a revoked access token until it would have expired anyway.
+    pub async fn revoke_access_token(
+        &self,
+        env: EnvironmentId,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        revoked_token::Entity::insert(
+            revoked_token::Model { environment_id: env.as_uuid(), jti: jti.to_owned(), expires_at }.into_active_model(),
+        )
+        .on_conflict(
+            OnConflict::columns([revoked_token::Column::EnvironmentId, revoked_token::Column::Jti])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether an access token was revoked.
+    pub async fn access_token_revoked(&self, env: EnvironmentId, jti: &str) -> Result<bool, StoreError> {
+        Ok(revoked_token::Entity::find()
+            .filter(revoked_token::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(revoked_token::Column::Jti.eq(jti))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+}

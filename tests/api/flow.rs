@@ -1,0 +1,514 @@
+//! The authorization-code flow end to end, as a browser and a client application drive it.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, Fixture, PASSWORD, Pkce, REDIRECT_URI, USERNAME, param};
+use crate::helpers::{Answer, TestApp, assert_error, assert_oauth_error, call_with, has_detail};
+
+const ASKED: &str = "openid profile email invoices:read invoices:write";
+
+/// Signs in and answers the consent page of a fresh authorization.
+async fn consent_page(browser: &Browser, fixture: &Fixture, pkce: &Pkce, scope: &str) -> Answer {
+    let login = browser.authorize(&fixture.client_id, pkce, scope, &[]).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let consent = browser.sign_in(&login).await;
+    assert_eq!(consent.status, 200, "consent page: {} {:?}", consent.text, consent.header("Location"));
+    consent
+}
+
+/// Approves `scope` (keeping the flexible ones in `keep`) and exchanges the code; answers the token JSON.
+async fn tokens(app: &TestApp, fixture: &Fixture, browser: &Browser, scope: &str, keep: Option<&[&str]>) -> Value {
+    let pkce = Pkce::new();
+    let page = consent_page(browser, fixture, &pkce, scope).await;
+    let back = browser.decide(&page, "approve", keep).await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    let code = param(back.header("Location").unwrap(), "code").expect("code");
+    let answer = app.exchange_code(fixture, &code, &pkce.verifier).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json()
+}
+
+async fn records(app: &TestApp, fixture: &Fixture) -> Vec<Value> {
+    let page = app.get(&app.env_url(&format!("/users/{}/oauthConsents", fixture.user_id)), 200).await;
+    page["_embedded"]["oauthConsents"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_user_signs_in_consents_in_part_and_the_client_gets_what_was_granted() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+
+    let login = browser.authorize(&fixture.client_id, &pkce, ASKED, &[]).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.header("X-Frame-Options"), Some("DENY"));
+    let csp = login.header("Content-Security-Policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(login.header("Set-Cookie").unwrap().contains("HttpOnly"), "session cookie");
+    assert!(login.text.contains("Invoice Printer") && !login.text.contains("<script"), "{}", login.text);
+
+    let page = browser.sign_in(&login).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    for description in ["Use your invoices (invoices:read)", "Use your invoices (invoices:write)", "Read your e-mail"] {
+        assert!(page.text.contains(description), "{description} on the page");
+    }
+    assert!(page.text.contains("type=\"checkbox\" name=\"scope\" value=\"invoices:read\""), "flexible is a box");
+    assert!(!page.text.contains("value=\"openid\""), "implicit scopes are not asked about");
+
+    let back = browser.decide(&page, "approve", Some(&[])).await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    let location = back.header("Location").unwrap();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(param(location, "state").as_deref(), Some("st&te=1 2"), "state comes back unmodified");
+    assert_eq!(param(location, "iss").as_deref(), Some(browser.issuer.as_str()));
+    let code = param(location, "code").expect("code");
+
+    let answer = app.exchange_code(&fixture, &code, &pkce.verifier).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.header("Cache-Control"), Some("no-store"));
+    let granted = answer.json();
+    assert_eq!(granted["token_type"], "Bearer");
+    assert_eq!(granted["scope"], "openid profile email invoices:write", "the unticked scope is not granted");
+    assert!(granted["refresh_token"].is_string() && granted["id_token"].is_string(), "{granted}");
+
+    let info = Answer::of(
+        app.client.get(format!("{}/userinfo", browser.issuer)).bearer_auth(granted["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(info.status, 200, "{}", info.text);
+    let info = info.json();
+    assert_eq!(info["sub"], fixture.user_id.as_str());
+    assert_eq!(info["email"], "ada@example.com");
+    assert_eq!(info["preferred_username"], USERNAME);
+    assert_eq!(info["name"], "Ada Lovelace");
+
+    // The ledger holds what was granted this time, enriched from the browser, and says how.
+    let records = records(&app, &fixture).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(record["status"], "ACCEPTED");
+    assert_eq!(record["source"], "CONSENT_PAGE");
+    assert_eq!(record["scope"], json!(["openid", "profile", "email", "invoices:write"]));
+    assert_eq!(record["application"]["id"], fixture.client_id.as_str());
+    assert_eq!(record["browser"]["name"], "Chrome");
+    assert_eq!(record["operatingSystem"]["name"], "Mac OS");
+    assert!(record["_links"]["consent.revoke"].is_object());
+
+    let introspection = app.introspect(&fixture, granted["access_token"].as_str().unwrap()).await;
+    assert_eq!(introspection["active"], true);
+    assert_eq!(introspection["sub"], fixture.user_id.as_str());
+    assert_eq!(introspection["client_id"], fixture.client_id.as_str());
+}
+
+#[tokio::test]
+async fn remembered_consent_skips_the_page_and_new_scopes_ask_only_for_themselves() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    tokens(&app, &fixture, &browser, "openid profile", None).await;
+
+    // Same scopes again: a code at once, no page, no new record.
+    let pkce = Pkce::new();
+    let again = browser.authorize(&fixture.client_id, &pkce, "openid profile", &[]).await;
+    assert_eq!(again.status, 302, "{}", again.text);
+    assert!(param(again.header("Location").unwrap(), "code").is_some());
+    assert_eq!(records(&app, &fixture).await.len(), 1);
+
+    // prompt=none works while nothing needs asking, and refuses when something would.
+    let silent = browser.authorize(&fixture.client_id, &pkce, "openid profile", &[("prompt", "none")]).await;
+    assert!(param(silent.header("Location").unwrap(), "code").is_some());
+    let silent = browser.authorize(&fixture.client_id, &pkce, "openid email", &[("prompt", "none")]).await;
+    assert_eq!(param(silent.header("Location").unwrap(), "error").as_deref(), Some("consent_required"));
+    assert_eq!(param(silent.header("Location").unwrap(), "state").as_deref(), Some("st&te=1 2"));
+
+    // One more scope: the page asks for it alone, and the new record holds it alone.
+    let page = browser.authorize(&fixture.client_id, &pkce, "openid profile email", &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("value=\"email\"") && !page.text.contains("value=\"profile\""), "{}", page.text);
+    let back = browser.decide(&page, "approve", None).await;
+    let code = param(back.header("Location").unwrap(), "code").unwrap();
+    let granted = app.exchange_code(&fixture, &code, &pkce.verifier).await.json();
+    assert_eq!(granted["scope"], "openid profile email");
+    let records = records(&app, &fixture).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["scope"], json!(["email"]));
+
+    // prompt=consent always asks, even for what is on record.
+    let page = browser.authorize(&fixture.client_id, &pkce, "openid profile", &[("prompt", "consent")]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("value=\"profile\""));
+
+    // prompt=login shows the login page although the browser is signed in.
+    let page = browser.authorize(&fixture.client_id, &pkce, "openid profile", &[("prompt", "login")]).await;
+    assert!(page.text.contains("name=\"password\""), "{}", page.text);
+}
+
+#[tokio::test]
+async fn denying_records_a_declined_consent_and_tells_the_client() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let page = consent_page(&browser, &fixture, &Pkce::new(), ASKED).await;
+    let back = browser.decide(&page, "deny", None).await;
+    assert_eq!(back.status, 303);
+    let location = back.header("Location").unwrap();
+    assert_eq!(param(location, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(location, "state").as_deref(), Some("st&te=1 2"));
+    assert!(param(location, "code").is_none());
+    let records = records(&app, &fixture).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "DECLINED");
+    assert_eq!(records[0]["scope"], json!(["profile", "email", "invoices:read", "invoices:write"]));
+}
+
+#[tokio::test]
+async fn the_decision_is_accepted_as_json_with_approval_true() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    let page = consent_page(&browser, &fixture, &pkce, "openid invoices:read").await;
+    let body = json!({
+        "csrf_token": crate::browser::hidden(&page.text, "csrf_token").unwrap(),
+        "client_id": fixture.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "state": "st&te=1 2",
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        "approval": true,
+    });
+    let back = Answer::of(browser.client.post(format!("{}/consent", browser.issuer)).json(&body)).await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    let code = param(back.header("Location").unwrap(), "code").unwrap();
+    let granted = app.exchange_code(&fixture, &code, &pkce.verifier).await.json();
+    assert_eq!(granted["scope"], "openid invoices:read", "absent scope in JSON grants everything asked");
+}
+
+#[tokio::test]
+async fn trusted_applications_skip_the_page_and_the_record_says_implicit() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("TRUSTED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    let login = browser.authorize(&fixture.client_id, &pkce, ASKED, &[]).await;
+    let back = browser.sign_in(&login).await;
+    assert_eq!(back.status, 302, "{}", back.text);
+    let code = param(back.header("Location").unwrap(), "code").unwrap();
+    let granted = app.exchange_code(&fixture, &code, &pkce.verifier).await.json();
+    assert_eq!(granted["scope"], ASKED);
+    let records = records(&app, &fixture).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "ACCEPTED");
+    assert_eq!(records[0]["source"], "IMPLICIT");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let first = tokens(&app, &fixture, &app.browser(), "openid invoices:write", None).await;
+    let first_refresh = first["refresh_token"].as_str().unwrap();
+
+    let second = app.refresh(&fixture, first_refresh).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let second = second.json();
+    assert_eq!(second["scope"], "openid invoices:write");
+    let second_refresh = second["refresh_token"].as_str().unwrap();
+    assert_ne!(second_refresh, first_refresh);
+    assert_eq!(app.introspect(&fixture, second_refresh).await["active"], true);
+    assert_eq!(app.introspect(&fixture, first_refresh).await["active"], false, "a used one is inactive");
+
+    // Someone replays the first one: refused, and the whole family ends.
+    assert_oauth_error(&app.refresh(&fixture, first_refresh).await, 400, "invalid_grant");
+    assert_oauth_error(&app.refresh(&fixture, second_refresh).await, 400, "invalid_grant");
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(app.introspect(&fixture, access).await["active"], false);
+}
+
+#[tokio::test]
+async fn codes_are_single_use_bound_to_their_verifier_and_redirect_and_a_replay_revokes_tokens() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    let page = consent_page(&browser, &fixture, &pkce, "openid invoices:write").await;
+    let back = browser.decide(&page, "approve", None).await;
+    let code = param(back.header("Location").unwrap(), "code").unwrap();
+
+    let wrong = app.exchange_code(&fixture, &code, &Pkce::new().verifier).await;
+    assert_oauth_error(&wrong, 400, "invalid_grant");
+    // The failed attempt used the code up.
+    assert_oauth_error(&app.exchange_code(&fixture, &code, &pkce.verifier).await, 400, "invalid_grant");
+
+    // A good exchange, then a replay: refused, and the tokens from the first exchange are revoked.
+    let again = browser.authorize(&fixture.client_id, &pkce, "openid invoices:write", &[]).await;
+    let code = param(again.header("Location").unwrap(), "code").unwrap();
+    let missing_redirect = app
+        .token_request(
+            &app.env_id,
+            Some((&fixture.client_id, &fixture.client_secret)),
+            &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &pkce.verifier)],
+        )
+        .await;
+    assert_oauth_error(&missing_redirect, 400, "invalid_grant");
+    let again = browser.authorize(&fixture.client_id, &pkce, "openid invoices:write", &[]).await;
+    let code = param(again.header("Location").unwrap(), "code").unwrap();
+    let granted = app.exchange_code(&fixture, &code, &pkce.verifier).await.json();
+    assert_eq!(app.introspect(&fixture, granted["access_token"].as_str().unwrap()).await["active"], true);
+    assert_oauth_error(&app.exchange_code(&fixture, &code, &pkce.verifier).await, 400, "invalid_grant");
+    assert_eq!(app.introspect(&fixture, granted["access_token"].as_str().unwrap()).await["active"], false);
+    assert_oauth_error(&app.refresh(&fixture, granted["refresh_token"].as_str().unwrap()).await, 400, "invalid_grant");
+
+    // Another client cannot redeem the code.
+    let other = app
+        .create_app(json!({"name": "Other", "type": "WEB_APP", "redirectUris": [REDIRECT_URI], "scopes": ["openid"]}))
+        .await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let other_secret = app.app_secret(&other_id).await;
+    let again = browser.authorize(&fixture.client_id, &pkce, "openid invoices:write", &[]).await;
+    let code = param(again.header("Location").unwrap(), "code").unwrap();
+    let stolen = app
+        .token_request(
+            &app.env_id,
+            Some((&other_id, &other_secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
+        .await;
+    assert_oauth_error(&stolen, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn codes_expire() {
+    let app = TestApp::spawn_with(|config| config.code_lifetime_secs = 1).await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    let page = consent_page(&browser, &fixture, &pkce, "openid invoices:write").await;
+    let back = browser.decide(&page, "approve", None).await;
+    let code = param(back.header("Location").unwrap(), "code").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_oauth_error(&app.exchange_code(&fixture, &code, &pkce.verifier).await, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn revoking_the_consent_record_ends_its_tokens_and_users_can_do_it_themselves() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let granted = tokens(
+        &app,
+        &fixture,
+        &app.browser(),
+        "openid invoices:write p1:read:oauthConsents p1:update:oauthConsents",
+        None,
+    )
+    .await;
+    let access = granted["access_token"].as_str().unwrap();
+    let refresh = granted["refresh_token"].as_str().unwrap();
+
+    // The user's own token lists their records and follows the consent.revoke link.
+    let own = app.env_url(&format!("/users/{}/oauthConsents", fixture.user_id));
+    let page = call_with(&app.client, access, Method::GET, &own, None, 200).await;
+    let record = page["_embedded"]["oauthConsents"][0].clone();
+    let revoke = record["_links"]["consent.revoke"]["href"].as_str().unwrap();
+    let response = Answer::of(
+        app.client
+            .patch(revoke)
+            .bearer_auth(access)
+            .header("Content-Type", "application/vnd.pingidentity.consent.revoke+json")
+            .body(r#"{"status":"REVOKED"}"#),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.json()["status"], "REVOKED");
+
+    // Everything issued under the record is dead at once.
+    assert_eq!(app.introspect(&fixture, access).await["active"], false);
+    assert_eq!(app.introspect(&fixture, refresh).await["active"], false);
+    assert_oauth_error(&app.refresh(&fixture, refresh).await, 400, "invalid_grant");
+    let refused = call_with(&app.client, access, Method::GET, &own, None, 401).await;
+    assert_error(&refused, "ACCESS_FAILED");
+    let info = Answer::of(app.client.get(format!("{}/{}/as/userinfo", app.base, app.env_id)).bearer_auth(access)).await;
+    assert_eq!(info.status, 401);
+    assert!(info.header("WWW-Authenticate").unwrap().contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn rfc_7009_revocation_ends_an_access_token_or_a_whole_grant() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let granted = tokens(&app, &fixture, &browser, "openid invoices:write", None).await;
+    let revoke = |token: String| {
+        Answer::of(
+            app.client
+                .post(format!("{}/revoke", browser.issuer))
+                .basic_auth(&fixture.client_id, Some(&fixture.client_secret))
+                .form(&[("token", token)]),
+        )
+    };
+    let access = granted["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(revoke(access.clone()).await.status, 200);
+    assert_eq!(app.introspect(&fixture, &access).await["active"], false);
+    let refresh = granted["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.refresh(&fixture, &refresh).await.status, 200, "revoking an access token leaves the grant");
+
+    // Consent is on record now, so the next authorization issues a code at once.
+    let pkce = Pkce::new();
+    let again = browser.authorize(&fixture.client_id, &pkce, "openid invoices:write", &[]).await;
+    let code = param(again.header("Location").unwrap(), "code").unwrap();
+    let granted = app.exchange_code(&fixture, &code, &pkce.verifier).await.json();
+    let refresh = granted["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(revoke(refresh.clone()).await.status, 200);
+    assert_oauth_error(&app.refresh(&fixture, &refresh).await, 400, "invalid_grant");
+    assert_eq!(app.introspect(&fixture, granted["access_token"].as_str().unwrap()).await["active"], false);
+    assert_eq!(revoke("not-a-token".into()).await.status, 200, "unknown tokens are fine (§2.2)");
+}
+
+#[tokio::test]
+async fn bad_clients_and_redirect_uris_get_an_error_page_and_never_a_redirect() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let other = app.other_environment().await;
+    let pkce = Pkce::new();
+    let browser = app.browser();
+    let unknown = browser.authorize(&uuid::Uuid::now_v7().to_string(), &pkce, "openid", &[]).await;
+    let bad_redirect =
+        browser.authorize(&fixture.client_id, &pkce, "openid", &[("redirect_uri", "https://evil.example/cb")]).await;
+    let prefix = browser
+        .authorize(&fixture.client_id, &pkce, "openid", &[("redirect_uri", "https://client.example.com/cb/x")])
+        .await;
+    let foreign = app.browser_for(&other.env_id).authorize(&fixture.client_id, &pkce, "openid", &[]).await;
+    for page in [unknown, bad_redirect, prefix, foreign] {
+        assert_eq!(page.status, 400, "{}", page.text);
+        assert!(page.header("Location").is_none());
+        assert!(page.header("Content-Type").unwrap().starts_with("text/html"));
+        assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+    }
+}
+
+#[tokio::test]
+async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let public = app
+        .create_app(
+            json!({"name": "Phone", "type": "NATIVE_APP", "redirectUris": [REDIRECT_URI], "scopes": ["openid"]}),
+        )
+        .await;
+    let public_id = public["id"].as_str().unwrap();
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (&fixture.client_id, vec![("response_type", "token")], "unsupported_response_type"),
+        (&fixture.client_id, vec![("scope", "openid admin:everything")], "invalid_scope"),
+        (&fixture.client_id, vec![("scope", "")], "invalid_scope"),
+        (&fixture.client_id, vec![("code_challenge_method", "plain")], "invalid_request"),
+        (&fixture.client_id, vec![("code_challenge_method", "")], "invalid_request"),
+        (
+            &fixture.client_id,
+            vec![("code_challenge", "too-short"), ("code_challenge_method", "S256")],
+            "invalid_request",
+        ),
+        (&fixture.client_id, vec![("prompt", "none")], "login_required"),
+        (&fixture.client_id, vec![("prompt", "select_account")], "invalid_request"),
+        (public_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+    ];
+    for (client_id, extra, error) in cases {
+        let answer = browser.authorize(client_id, &pkce, "openid", &extra).await;
+        assert_eq!(answer.status, 302, "{extra:?}: {}", answer.text);
+        let location = answer.header("Location").unwrap();
+        assert!(location.starts_with(REDIRECT_URI), "{location}");
+        assert_eq!(param(location, "error").as_deref(), Some(error), "{extra:?}: {location}");
+        assert!(param(location, "error_description").is_some());
+        assert_eq!(param(location, "state").as_deref(), Some("st&te=1 2"), "{extra:?}");
+    }
+    // A confidential client without PKCE is allowed (pkceEnforcement OPTIONAL), and then needs no verifier.
+    let login = browser
+        .authorize(&fixture.client_id, &pkce, "openid", &[("code_challenge", ""), ("code_challenge_method", "")])
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+}
+
+#[tokio::test]
+async fn consent_forms_must_belong_to_this_browser_and_a_pending_authorization() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let pkce = Pkce::new();
+    let page = consent_page(&browser, &fixture, &pkce, "openid invoices:write").await;
+    let csrf = crate::browser::hidden(&page.text, "csrf_token").unwrap();
+    let post = |client: &reqwest::Client, fields: Vec<(&str, String)>| {
+        Answer::of(client.post(format!("{}/consent", browser.issuer)).form(&fields))
+    };
+    let fields = |csrf: Option<&str>, client_id: &str, state: &str| {
+        let mut fields = vec![
+            ("client_id", client_id.to_owned()),
+            ("redirect_uri", REDIRECT_URI.to_owned()),
+            ("state", state.to_owned()),
+            ("code_challenge", pkce.challenge.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("scope", "invoices:write".to_owned()),
+            ("decision", "approve".to_owned()),
+        ];
+        if let Some(csrf) = csrf {
+            fields.push(("csrf_token", csrf.to_owned()));
+        }
+        fields
+    };
+    let missing = post(&browser.client, fields(None, &fixture.client_id, "st&te=1 2")).await;
+    assert_eq!(missing.status, 400, "{}", missing.text);
+    assert!(has_detail(&missing.json(), "REQUIRED_VALUE", "csrf_token"), "{}", missing.text);
+    let forged = post(&browser.client, fields(Some("forged"), &fixture.client_id, "st&te=1 2")).await;
+    assert_eq!(forged.status, 400);
+    assert_error(&forged.json(), "INVALID_DATA");
+    let other_browser = app.browser();
+    let stolen = post(&other_browser.client, fields(Some(&csrf), &fixture.client_id, "st&te=1 2")).await;
+    assert_eq!(stolen.status, 400, "another browser cannot use the form: {}", stolen.text);
+    let tampered = post(&browser.client, fields(Some(&csrf), &fixture.client_id, "other")).await;
+    assert_eq!(tampered.status, 400);
+    assert!(has_detail(&tampered.json(), "INVALID_VALUE", "state"), "{}", tampered.text);
+    let unknown = post(&browser.client, fields(Some(&csrf), &uuid::Uuid::now_v7().to_string(), "st&te=1 2")).await;
+    assert_eq!(unknown.status, 404);
+    let unsupported = post(&browser.client, {
+        let mut f = fields(Some(&csrf), &fixture.client_id, "st&te=1 2");
+        f.retain(|(k, _)| *k != "decision");
+        f.push(("decision", "maybe".into()));
+        f
+    })
+    .await;
+    assert!(has_detail(&unsupported.json(), "INVALID_VALUE", "decision"), "{}", unsupported.text);
+
+    let good = post(&browser.client, fields(Some(&csrf), &fixture.client_id, "st&te=1 2")).await;
+    assert_eq!(good.status, 303, "{}", good.text);
+    let twice = post(&browser.client, fields(Some(&csrf), &fixture.client_id, "st&te=1 2")).await;
+    assert_eq!(twice.status, 400, "a form is single-use");
+    assert_eq!(records(&app, &fixture).await.len(), 1, "nothing stored by the refused posts");
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let browser = app.browser();
+    let login = browser.authorize(&fixture.client_id, &Pkce::new(), "openid", &[]).await;
+    for _ in 0..5 {
+        let failed = browser.login(&login, USERNAME, "wrong password").await;
+        assert_eq!(failed.status, 401);
+        assert!(failed.text.contains("Incorrect username or password"));
+    }
+    let limited = browser.login(&login, USERNAME, PASSWORD).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    let retry: u64 = limited.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_error(&limited.json(), "REQUEST_LIMITED");
+    let unknown = browser.login(&login, "nobody", PASSWORD).await;
+    assert_eq!(unknown.status, 401, "unknown users look like wrong passwords");
+}
