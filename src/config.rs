@@ -45,6 +45,8 @@ pub struct Config {
     pub token_lifetime_secs: i64,
     /// `ASSENT_CODE_LIFETIME_SECS`: authorization code lifetime (1 to 60).
     pub code_lifetime_secs: i64,
+    /// `ASSENT_CHALLENGE_LIFETIME_SECS`: how long login and consent pages and external challenges stay valid.
+    pub challenge_lifetime_secs: i64,
     /// `ASSENT_DB_MAX_CONNECTIONS`: connection pool size.
     pub db_max_connections: u32,
     /// `ASSENT_DB_ACQUIRE_TIMEOUT_MS`: wait for a pooled connection.
@@ -73,6 +75,7 @@ impl Default for Config {
             secret_key_file: "assent.key".into(),
             token_lifetime_secs: 3600,
             code_lifetime_secs: 60,
+            challenge_lifetime_secs: 600,
             db_max_connections: 16,
             db_acquire_timeout_ms: 5_000,
             db_statement_timeout_ms: 10_000,
@@ -103,6 +106,8 @@ pub struct Settings {
     pub token_lifetime_secs: i64,
     /// Authorization code lifetime.
     pub code_lifetime: chrono::Duration,
+    /// Login and consent page and challenge lifetime.
+    pub challenge_lifetime: chrono::Duration,
     /// Request body limit in bytes.
     pub request_body_limit: usize,
     /// Request timeout.
@@ -174,6 +179,9 @@ impl Config {
         if !(1..=60).contains(&self.code_lifetime_secs) {
             return Err(bad("code_lifetime_secs", "must be between 1 and 60".into()));
         }
+        if !(1..=3600).contains(&self.challenge_lifetime_secs) {
+            return Err(bad("challenge_lifetime_secs", "must be between 1 and 3600".into()));
+        }
         if self.db_max_connections == 0 {
             return Err(bad("db_max_connections", "must be at least 1".into()));
         }
@@ -208,6 +216,7 @@ impl Config {
             secrets,
             token_lifetime_secs: self.token_lifetime_secs,
             code_lifetime: chrono::Duration::seconds(self.code_lifetime_secs),
+            challenge_lifetime: chrono::Duration::seconds(self.challenge_lifetime_secs),
             request_body_limit: self.request_body_limit,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             trusted_proxies,

@@ -99,6 +99,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
             updated_at: now,
             expires_at: None,
             source: ConsentSource::Api,
+            remembered: true,
         };
         first.get_or_insert((user, record.id));
         batch.push(record);

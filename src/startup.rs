@@ -47,6 +47,7 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         enricher: Arc::new(Enricher::new(settings.geoip.clone())),
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         code_lifetime: settings.code_lifetime,
+        pending_lifetime: settings.challenge_lifetime,
     })
 }
 
@@ -54,7 +55,7 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
 pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let service = api_service(&state.public_url);
     let spec = service.spec_endpoint_yaml();
-    Route::new()
+    crate::api::hydra::routes(Route::new())
         .nest("/", service)
         .at("/:envId/as/authorize", poem::get(crate::api::flow::authorize))
         .at("/:envId/as/login", poem::post(crate::api::flow::login))

@@ -24,6 +24,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// How long authorization codes live.
     pub code_lifetime: chrono::Duration,
+    /// How long login and consent pages and external challenges stay valid.
+    pub pending_lifetime: chrono::Duration,
 }
 
 impl AppState {

@@ -24,6 +24,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
+    pub kind: String,
+    pub verifier_hash: Option<String>,
+    pub outcome: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub login_challenge: Option<String>,
 }
 
 /// No relations are navigated through the ORM.

@@ -30,6 +30,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
     pub source: String,
+    pub remembered: bool,
 }
 
 /// No relations are navigated through the ORM.

@@ -17,6 +17,8 @@ pub struct Model {
     pub nonce: Option<String>,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    pub access_claims: Option<String>,
+    pub id_claims: Option<String>,
 }
 
 /// No relations are navigated through the ORM.

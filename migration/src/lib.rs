@@ -8,6 +8,7 @@ mod m20261123_000003_create_scopes;
 mod m20261123_000004_application_consent_and_scopes;
 mod m20261123_000005_index_consents_by_application_and_status;
 mod m20261123_000006_authorization_flow;
+mod m20261123_000007_external_login_and_consent_apps;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_application_consent_and_scopes::Migration),
             Box::new(m20261123_000005_index_consents_by_application_and_status::Migration),
             Box::new(m20261123_000006_authorization_flow::Migration),
+            Box::new(m20261123_000007_external_login_and_consent_apps::Migration),
         ]
     }
 }

@@ -3,12 +3,15 @@
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi};
 
+use super::json::JsonBody;
 use super::security::BearerToken;
 use super::types::{Link, Timestamp};
 use super::{ApiTags, admin_env};
-use crate::domain::environments;
+use crate::domain::environments::{self, Environment, EnvironmentChanges};
+use crate::domain::users::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -35,13 +38,59 @@ pub struct EnvironmentOut {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// An external login application (Ory Hydra-compatible). When set, `/{envId}/as/authorize` sends the
+    /// browser there with `?login_challenge=` instead of showing the hosted login page.
+    #[oai(skip_serializing_if_is_none)]
+    pub login_url: Option<String>,
+    /// An external consent application (Ory Hydra-compatible). When set, `/{envId}/as/authorize` sends the
+    /// browser there with `?consent_challenge=` instead of showing the hosted consent page.
+    #[oai(skip_serializing_if_is_none)]
+    pub consent_url: Option<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
 }
 
-/// Environment reads.
+/// Changes to an environment: omitted attributes are kept, `null` removes a value.
+#[derive(Clone, Debug, Default, Object, serde::Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentUpdate {
+    /// The external login app's URL, or `null` to use the hosted login page.
+    #[serde(default)]
+    pub login_url: MaybeUndefined<String>,
+    /// The external consent app's URL, or `null` to use the hosted consent page.
+    #[serde(default)]
+    pub consent_url: MaybeUndefined<String>,
+}
+
+fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
+    match value {
+        MaybeUndefined::Undefined => Change::Keep,
+        MaybeUndefined::Null => Change::Clear,
+        MaybeUndefined::Value(v) => Change::Set(v),
+    }
+}
+
+fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut {
+    let self_url = state.url(&format!("/v1/environments/{}", environment.id));
+    EnvironmentOut {
+        links: EnvironmentLinks {
+            users: Link::to(format!("{self_url}/users")),
+            applications: Link::to(format!("{self_url}/applications")),
+            self_: Link::to(self_url),
+        },
+        id: environment.id.to_string(),
+        name: environment.name,
+        login_url: environment.login_url,
+        consent_url: environment.consent_url,
+        created_at: environment.created_at.into(),
+        updated_at: environment.updated_at.into(),
+    }
+}
+
+/// Environment reads and settings.
 pub struct EnvironmentsApi;
 
 #[OpenApi(tag = "ApiTags::Environments")]
@@ -59,17 +108,27 @@ impl EnvironmentsApi {
     ) -> Result<Json<EnvironmentOut>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let environment = environments::get_environment(&state.store, env).await?;
-        let self_url = state.url(&format!("/v1/environments/{env}"));
-        Ok(Json(EnvironmentOut {
-            links: EnvironmentLinks {
-                users: Link::to(format!("{self_url}/users")),
-                applications: Link::to(format!("{self_url}/applications")),
-                self_: Link::to(self_url),
-            },
-            id: environment.id.to_string(),
-            name: environment.name,
-            created_at: environment.created_at.into(),
-            updated_at: environment.updated_at.into(),
-        }))
+        Ok(Json(environment_out(&state, environment)))
+    }
+
+    /// Update an environment's settings
+    ///
+    /// Sets or removes the external login and consent applications (`loginUrl`, `consentUrl`) that
+    /// replace the hosted pages; they drive the flow through the Hydra-compatible admin API under
+    /// `/{envId}/admin/`. **Permissions:** a worker token of this environment.
+    #[oai(path = "/v1/environments/:envId", method = "patch", operation_id = "environments.update")]
+    async fn update_environment(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerToken,
+        #[oai(name = "envId")] env_id: Path<String>,
+        body: JsonBody<EnvironmentUpdate>,
+    ) -> Result<Json<EnvironmentOut>, ApiError> {
+        let env = admin_env(&auth, &env_id)?;
+        let update = body.into_inner();
+        let changes =
+            EnvironmentChanges { login_url: change(update.login_url), consent_url: change(update.consent_url) };
+        let environment = environments::update_environment(&state.store, env, changes).await?;
+        Ok(Json(environment_out(&state, environment)))
     }
 }

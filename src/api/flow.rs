@@ -24,6 +24,7 @@ fn context<'a>(state: &'a AppState, env: EnvironmentId) -> FlowContext<'a> {
         issuer: state.tokens.issuer(env),
         env,
         code_lifetime: state.code_lifetime,
+        pending_lifetime: state.pending_lifetime,
     }
 }
 
@@ -87,6 +88,8 @@ pub async fn authorize(
         code_challenge_method: first(&pairs, "code_challenge_method"),
         prompt: first(&pairs, "prompt"),
         nonce: first(&pairs, "nonce"),
+        login_verifier: first(&pairs, "login_verifier"),
+        consent_verifier: first(&pairs, "consent_verifier"),
     };
     let cookie = session_cookie(request);
     let browser = request_context(request, &state.trusted_proxies);

@@ -6,6 +6,7 @@ pub mod consents;
 pub mod discovery;
 pub mod environments;
 pub mod flow;
+pub mod hydra;
 pub mod json;
 pub mod middleware;
 pub mod oauth;

@@ -82,6 +82,9 @@ pub struct IntrospectionOut {
     /// Token id.
     #[oai(skip_serializing_if_is_none)]
     pub jti: Option<String>,
+    /// Claims an external consent app attached to the grant (`session.access_token`).
+    #[oai(skip_serializing_if_is_none)]
+    pub ext: Option<serde_json::Value>,
 }
 
 /// The user's claims (OIDC Core §5.3.2), per granted scope.
@@ -405,6 +408,7 @@ impl OAuthApi {
                     iss: found.iss,
                     aud: found.aud,
                     jti: found.jti,
+                    ext: found.ext.map(serde_json::Value::Object),
                 }),
                 "no-store".into(),
             ),

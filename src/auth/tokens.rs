@@ -42,6 +42,9 @@ pub struct Claims {
     /// The grant (user authorization) the token was issued under; absent for client_credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// Claims an external consent app attached (Hydra's `session.access_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The claims of an OpenID Connect ID token (OIDC Core §2).
@@ -62,6 +65,9 @@ pub struct IdTokenClaims {
     /// The `nonce` of the authorization request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// Claims an external consent app added (Hydra's `session.id_token`); they never replace the above.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why a bearer token was refused; every case is a 401 for the caller.
@@ -170,6 +176,7 @@ impl TokenService {
         subject: &str,
         scopes: &[String],
         grant: Option<String>,
+        ext: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<IssuedToken, DomainError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -183,6 +190,7 @@ impl TokenService {
             exp: now + self.lifetime_secs,
             jti: uuid::Uuid::now_v7().to_string(),
             gid: grant,
+            ext,
         };
         let token = self.sign(env, &claims).await?;
         Ok(IssuedToken { token, expires_in: self.lifetime_secs })
@@ -196,7 +204,15 @@ impl TokenService {
         user: &str,
         auth_time: i64,
         nonce: Option<String>,
+        extra: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> Result<String, DomainError> {
+        const RESERVED: [&str; 7] = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"];
+        let extra = extra
+            .map(|claims| claims.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())))
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let now = chrono::Utc::now().timestamp();
         let claims = IdTokenClaims {
             iss: self.issuer(env),
@@ -206,6 +222,7 @@ impl TokenService {
             iat: now,
             auth_time,
             nonce,
+            extra,
         };
         self.sign(env, &claims).await
     }

@@ -39,7 +39,14 @@ pub struct Grant {
     pub created_at: DateTime<Utc>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Claims an external consent app added to access tokens (`session.access_token`), shown as `ext`.
+    pub access_claims: Option<Claims>,
+    /// Claims an external consent app added to ID tokens (`session.id_token`).
+    pub id_claims: Option<Claims>,
 }
+
+/// Extra token claims set by an external consent app.
+pub type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// Taking a single-use value (code, refresh token) out of the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +133,8 @@ async fn tokens_for(
 ) -> Result<TokenGrant, OAuthError> {
     let client_id = app.id.to_string();
     let user = grant.user_id.to_string();
-    let access = tokens.issue(env, &client_id, &user, &scopes, Some(grant.id.to_string())).await?;
+    let access =
+        tokens.issue(env, &client_id, &user, &scopes, Some(grant.id.to_string()), grant.access_claims.clone()).await?;
     let refresh_token = if app.grant_types.contains(&GrantType::RefreshToken) {
         let token = opaque_token();
         store
@@ -139,7 +147,11 @@ async fn tokens_for(
     };
     let id_token = if scopes.iter().any(|s| s == "openid") {
         let auth_time = grant.auth_time.timestamp();
-        Some(tokens.issue_id_token(env, &client_id, &user, auth_time, grant.nonce.clone()).await?)
+        Some(
+            tokens
+                .issue_id_token(env, &client_id, &user, auth_time, grant.nonce.clone(), grant.id_claims.as_ref())
+                .await?,
+        )
     } else {
         None
     };
@@ -298,6 +310,8 @@ pub struct Introspection {
     pub aud: Option<String>,
     /// Token id.
     pub jti: Option<String>,
+    /// Claims an external consent app attached (`session.access_token`).
+    pub ext: Option<Claims>,
 }
 
 /// `POST /as/introspect` (RFC 7662): any client of the environment may ask; a token whose consent
@@ -331,6 +345,7 @@ pub async fn introspect(
             iss: Some(tokens.issuer(env)),
             aud: None,
             jti: None,
+            ext: grant.access_claims,
         });
     }
     let claims = match tokens.verify_claims(token).await {
@@ -361,6 +376,7 @@ pub async fn introspect(
         iss: Some(claims.iss),
         aud: Some(claims.aud),
         jti: Some(claims.jti),
+        ext: claims.ext,
     })
 }
 

@@ -163,7 +163,7 @@ async fn client_credentials(
         }
     };
     let client_id = app.id.to_string();
-    let issued = tokens.issue(env, &client_id, &client_id, &scopes, None).await?;
+    let issued = tokens.issue(env, &client_id, &client_id, &scopes, None, None).await?;
     Ok(TokenGrant {
         access_token: issued.token,
         expires_in: issued.expires_in,

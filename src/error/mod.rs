@@ -3,6 +3,7 @@
 //! Management API errors are `{id, code, message, details[]}` (PingOne's shape); errors on the OAuth
 //! endpoints under `/{envId}/as/` use RFC 6749 §5.2 (`{error, error_description}`).
 
+pub mod hydra;
 mod oauth;
 
 use oauth::framework_to_oauth;

@@ -67,6 +67,7 @@ fn to_row(c: &Consent) -> consent::Model {
         updated_at: c.updated_at,
         expires_at: c.expires_at,
         source: source_name(c.source).to_owned(),
+        remembered: c.remembered,
     }
 }
 
@@ -120,6 +121,7 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
         updated_at: row.updated_at,
         expires_at: row.expires_at,
         source,
+        remembered: row.remembered,
     })
 }
 
@@ -242,6 +244,51 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected > 0)
+    }
+
+    /// The user's remembered, accepted, unexpired records of registered applications, newest first,
+    /// older than `before`.
+    pub async fn remembered_consents(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        now: DateTime<Utc>,
+        before: Option<ConsentId>,
+        limit: u64,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let mut query = scoped(env)
+            .filter(consent::Column::UserId.eq(user.as_uuid()))
+            .filter(consent::Column::Status.eq("ACCEPTED"))
+            .filter(consent::Column::Remembered.eq(true))
+            .filter(consent::Column::ApplicationType.eq("PINGONE"))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(consent::Column::ExpiresAt.is_null())
+                    .add(consent::Column::ExpiresAt.gt(now)),
+            )
+            .order_by_desc(consent::Column::Id)
+            .limit(limit);
+        if let Some(before) = before {
+            query = query.filter(consent::Column::Id.lt(before.as_uuid()));
+        }
+        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// Ids of the user's accepted records, of one application or of all.
+    pub async fn accepted_consent_ids(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        application: Option<ApplicationId>,
+    ) -> Result<Vec<ConsentId>, StoreError> {
+        let mut query = scoped(env)
+            .filter(consent::Column::UserId.eq(user.as_uuid()))
+            .filter(consent::Column::Status.eq("ACCEPTED"));
+        if let Some(application) = application {
+            query = query.filter(consent::Column::ApplicationId.eq(application.as_uuid()));
+        }
+        let ids: Vec<Uuid> = query.select_only().column(consent::Column::Id).into_tuple().all(&self.db).await?;
+        Ok(ids.into_iter().map(ConsentId::from_uuid).collect())
     }
 
     /// The user's accepted, unexpired records for an application, newest first.

@@ -40,6 +40,8 @@ impl Store {
         environment::Model {
             id: env.id.as_uuid(),
             name: env.name.clone(),
+            login_url: env.login_url.clone(),
+            consent_url: env.consent_url.clone(),
             created_at: env.created_at,
             updated_at: env.updated_at,
         }
@@ -71,9 +73,23 @@ impl Store {
         Ok(Environment {
             id: EnvironmentId::from_uuid(row.id),
             name: row.name,
+            login_url: row.login_url,
+            consent_url: row.consent_url,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
+    }
+
+    /// Writes an environment's settings.
+    pub async fn update_environment(&self, env: &Environment) -> Result<(), StoreError> {
+        let result = environment::Entity::update_many()
+            .col_expr(environment::Column::LoginUrl, sea_orm::sea_query::Expr::value(env.login_url.clone()))
+            .col_expr(environment::Column::ConsentUrl, sea_orm::sea_query::Expr::value(env.consent_url.clone()))
+            .col_expr(environment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(env.updated_at))
+            .filter(environment::Column::Id.eq(env.id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        super::error::touched(result.rows_affected)
     }
 
     /// The environment's signing keys, newest first (the first one signs).

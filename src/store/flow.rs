@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use super::error::touched;
 use super::{Store, StoreError};
-use crate::domain::flow::{BrowserSession, PendingAuthorization};
+use crate::domain::flow::{BrowserSession, Outcome, PendingAuthorization, PendingKind};
 use crate::domain::ids::{ApplicationId, AuthorizationId, EnvironmentId, SessionId, UserId};
 use crate::domain::users::User;
 
@@ -27,6 +27,25 @@ pub struct LoginAccount {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+fn kind_name(kind: PendingKind) -> &'static str {
+    match kind {
+        PendingKind::Page => "PAGE",
+        PendingKind::LoginChallenge => "LOGIN",
+        PendingKind::ConsentChallenge => "CONSENT",
+    }
+}
+
+/// A challenge as the external app sees it: the request, and its answer once there is one.
+#[derive(Clone, Debug)]
+pub struct StoredChallenge {
+    /// The pending authorization.
+    pub pending: PendingAuthorization,
+    /// The app's answer.
+    pub outcome: Option<Outcome>,
+    /// Whether the browser came back with the verifier (the flow moved on).
+    pub completed: bool,
+}
+
 fn session_from(row: browser_session::Model) -> BrowserSession {
     BrowserSession {
         id: SessionId::from_uuid(row.id),
@@ -41,6 +60,12 @@ fn pending_from(row: authorization_request::Model) -> Result<PendingAuthorizatio
     let bad = |what: &str| StoreError::Database(format!("authorization request {} has an invalid {what}", row.id));
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
     let client_ip: IpAddr = row.client_ip.parse().map_err(|_| bad("client IP"))?;
+    let kind = match row.kind.as_str() {
+        "PAGE" => PendingKind::Page,
+        "LOGIN" => PendingKind::LoginChallenge,
+        "CONSENT" => PendingKind::ConsentChallenge,
+        _ => return Err(bad("kind")),
+    };
     Ok(PendingAuthorization {
         id: AuthorizationId::from_uuid(row.id),
         browser_session_id: SessionId::from_uuid(row.browser_session_id),
@@ -55,7 +80,14 @@ fn pending_from(row: authorization_request::Model) -> Result<PendingAuthorizatio
         client_ip,
         created_at: row.created_at,
         expires_at: row.expires_at,
+        kind,
+        user_id: row.user_id.map(UserId::from_uuid),
+        login_challenge: row.login_challenge,
     })
+}
+
+fn outcome_from(text: Option<&str>) -> Result<Option<Outcome>, StoreError> {
+    text.map(|t| serde_json::from_str(t).map_err(|e| StoreError::Database(format!("stored outcome: {e}")))).transpose()
 }
 
 impl Store {
@@ -143,6 +175,11 @@ impl Store {
             created_at: pending.created_at,
             expires_at: pending.expires_at,
             completed_at: None,
+            kind: kind_name(pending.kind).to_owned(),
+            verifier_hash: None,
+            outcome: None,
+            user_id: pending.user_id.map(|u| u.as_uuid()),
+            login_challenge: pending.login_challenge.clone(),
         }
         .into_active_model()
         .insert(&self.db)
@@ -160,11 +197,118 @@ impl Store {
         let row = authorization_request::Entity::find()
             .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(authorization_request::Column::HandleHash.eq(handle_digest))
+            .filter(authorization_request::Column::Kind.eq(kind_name(PendingKind::Page)))
             .filter(authorization_request::Column::CompletedAt.is_null())
             .filter(authorization_request::Column::ExpiresAt.gt(now))
             .one(&self.db)
             .await?;
         row.map(pending_from).transpose()
+    }
+
+    /// A login or consent challenge of `kind` by its digest, answered or not, expired or not.
+    pub async fn challenge(
+        &self,
+        env: EnvironmentId,
+        kind: PendingKind,
+        challenge_digest: &str,
+    ) -> Result<Option<StoredChallenge>, StoreError> {
+        let row = authorization_request::Entity::find()
+            .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_request::Column::HandleHash.eq(challenge_digest))
+            .filter(authorization_request::Column::Kind.eq(kind_name(kind)))
+            .one(&self.db)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let outcome = outcome_from(row.outcome.as_deref())?;
+        let completed = row.completed_at.is_some();
+        Ok(Some(StoredChallenge { pending: pending_from(row)?, outcome, completed }))
+    }
+
+    /// Records the app's answer to a challenge, once: false when it was already answered.
+    pub async fn answer_challenge(
+        &self,
+        env: EnvironmentId,
+        id: AuthorizationId,
+        outcome: &Outcome,
+        verifier_digest: &str,
+    ) -> Result<bool, StoreError> {
+        let text = serde_json::to_string(outcome).map_err(|e| StoreError::Database(format!("outcome: {e}")))?;
+        let result = authorization_request::Entity::update_many()
+            .col_expr(authorization_request::Column::Outcome, Expr::value(text))
+            .col_expr(authorization_request::Column::VerifierHash, Expr::value(verifier_digest.to_owned()))
+            .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_request::Column::Id.eq(id.as_uuid()))
+            .filter(authorization_request::Column::Outcome.is_null())
+            .filter(authorization_request::Column::CompletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// An answered, open challenge of `kind` by the digest of its verifier.
+    pub async fn answered_challenge(
+        &self,
+        env: EnvironmentId,
+        kind: PendingKind,
+        verifier_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(PendingAuthorization, Outcome)>, StoreError> {
+        let row = authorization_request::Entity::find()
+            .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(authorization_request::Column::Kind.eq(kind_name(kind)))
+            .filter(authorization_request::Column::VerifierHash.eq(verifier_digest))
+            .filter(authorization_request::Column::CompletedAt.is_null())
+            .filter(authorization_request::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(outcome) = outcome_from(row.outcome.as_deref())? else { return Ok(None) };
+        Ok(Some((pending_from(row)?, outcome)))
+    }
+
+    /// The session a pending authorization belongs to, if it has not expired.
+    pub async fn browser_session_by_id(
+        &self,
+        env: EnvironmentId,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let row = browser_session::Entity::find()
+            .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(browser_session::Column::Id.eq(id.as_uuid()))
+            .filter(browser_session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(session_from))
+    }
+
+    /// Ends every browser session of a user (they must sign in again).
+    pub async fn end_browser_sessions(
+        &self,
+        env: EnvironmentId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::ExpiresAt, Expr::value(now))
+            .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(browser_session::Column::UserId.eq(user.as_uuid()))
+            .filter(browser_session::Column::ExpiresAt.gt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// A user by id or, failing that, by username.
+    pub async fn user_by_id_or_username(&self, env: EnvironmentId, subject: &str) -> Result<Option<User>, StoreError> {
+        if let Some(id) = UserId::parse(subject) {
+            match self.get_user(env, id).await {
+                Ok(user) => return Ok(Some(user)),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.login_account(env, subject).await?.map(|a| a.user))
     }
 
     /// Marks a pending authorization completed; false when it already was (a second submission).

@@ -7,8 +7,16 @@ use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelec
 use serde_json::Value as Json;
 
 use super::{Store, StoreError};
-use crate::domain::grants::{Grant, StoredCode, StoredRefresh, Taken};
+use crate::domain::grants::{Claims, Grant, StoredCode, StoredRefresh, Taken};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, GrantId, UserId};
+
+fn claims_from(text: Option<&str>) -> Result<Option<Claims>, StoreError> {
+    text.map(|t| serde_json::from_str(t).map_err(|e| StoreError::Database(format!("stored claims: {e}")))).transpose()
+}
+
+fn claims_to(claims: &Option<Claims>) -> Option<String> {
+    claims.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string())
+}
 
 fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, StoreError> {
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone())
@@ -23,6 +31,8 @@ fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, S
         nonce: row.nonce,
         created_at: row.created_at,
         revoked_at: row.revoked_at,
+        access_claims: claims_from(row.access_claims.as_deref())?,
+        id_claims: claims_from(row.id_claims.as_deref())?,
     })
 }
 
@@ -49,6 +59,8 @@ impl Store {
                 nonce: g.nonce.clone(),
                 created_at: g.created_at,
                 revoked_at: g.revoked_at,
+                access_claims: claims_to(&g.access_claims),
+                id_claims: claims_to(&g.id_claims),
             }
             .into_active_model(),
         )

@@ -13,7 +13,7 @@ mod writer;
 
 pub use applications::ClientCredentials;
 pub use error::StoreError;
-pub use flow::LoginAccount;
+pub use flow::{LoginAccount, StoredChallenge};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

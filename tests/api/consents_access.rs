@@ -12,7 +12,7 @@ use assent::domain::ids::EnvironmentId;
 async fn user_token(app: &TestApp, user_id: &str, scopes: &[&str]) -> String {
     let env = EnvironmentId::parse(&app.env_id).unwrap();
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    app.state.tokens.issue(env, &app.client_id, user_id, &scopes, None).await.unwrap().token
+    app.state.tokens.issue(env, &app.client_id, user_id, &scopes, None, None).await.unwrap().token
 }
 
 #[tokio::test]

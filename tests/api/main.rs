@@ -15,6 +15,7 @@ mod enrichment;
 mod errors;
 mod flow;
 mod helpers;
+mod hydra;
 mod openapi_spec;
 mod real_browser;
 mod scopes;

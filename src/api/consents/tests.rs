@@ -33,6 +33,7 @@ fn record(full: bool) -> Consent {
         updated_at: now,
         expires_at: full.then(|| now + chrono::Duration::days(1)),
         source: if full { ConsentSource::ConsentPage } else { ConsentSource::Api },
+        remembered: full,
     }
 }
 

@@ -5,7 +5,9 @@ mod record;
 
 pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
 pub(crate) use record::MAX_SCOPES;
-pub use record::{ConsentDraft, RequestContext, SoftwareDraft, record_consent, record_flow_decision};
+pub use record::{
+    ConsentDraft, RequestContext, SoftwareDraft, record_consent, record_flow_decision, record_remembered_decision,
+};
 
 use chrono::{DateTime, Utc};
 
@@ -93,6 +95,9 @@ pub struct Consent {
     pub expires_at: Option<DateTime<Utc>>,
     /// How the record came to be.
     pub source: ConsentSource,
+    /// Whether later authorizations may rely on it without asking again (false when an external
+    /// consent app accepted with `remember: false`).
+    pub remembered: bool,
 }
 
 impl Consent {

@@ -231,6 +231,7 @@ pub async fn record_consent(
         updated_at: now,
         expires_at: valid.expires_at,
         source: ConsentSource::Api,
+        remembered: true,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)
@@ -249,6 +250,23 @@ pub async fn record_flow_decision(
     source: ConsentSource,
     context: &RequestContext,
 ) -> Result<Consent, DomainError> {
+    record_remembered_decision(store, enricher, app, user, scopes, status, source, context, true, None).await
+}
+
+/// Like [`record_flow_decision`], saying whether later authorizations may rely on the record and when it ends.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_remembered_decision(
+    store: &Store,
+    enricher: &Enricher,
+    app: &crate::domain::applications::Application,
+    user: UserId,
+    scopes: Vec<String>,
+    status: ConsentStatus,
+    source: ConsentSource,
+    context: &RequestContext,
+    remembered: bool,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Consent, DomainError> {
     let now = crate::domain::now();
     let detected = enricher.device(context.user_agent.as_deref());
     let consent = Consent {
@@ -266,8 +284,9 @@ pub async fn record_flow_decision(
         location: enricher.locate(context.client_ip),
         consented_at: now,
         updated_at: now,
-        expires_at: None,
+        expires_at,
         source,
+        remembered,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)

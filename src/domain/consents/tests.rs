@@ -27,6 +27,7 @@ fn record(scopes: &[&str], status: ConsentStatus, expires_in: Option<i64>) -> Co
         updated_at: now,
         expires_at: expires_in.map(|s| now + Duration::seconds(s)),
         source: ConsentSource::Api,
+        remembered: true,
     }
 }
 

@@ -3,16 +3,19 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use chrono::{DateTime, Utc};
+
 use super::decision::issue_code;
+use super::external;
 use super::plan::plan;
 use super::{
-    BrowserSession, FlowContext, FlowError, PENDING_LIFETIME, PendingAuthorization, SESSION_LIFETIME, Step,
-    error_redirect,
+    BrowserSession, FlowContext, FlowError, PendingAuthorization, PendingKind, SESSION_LIFETIME, Step, error_redirect,
 };
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::{Application, GrantType, PkceEnforcement, ResponseType};
 use crate::domain::consents::{ConsentSource, ConsentStatus, RequestContext, record_flow_decision};
-use crate::domain::ids::{ApplicationId, AuthorizationId, SessionId};
+use crate::domain::environments::Environment;
+use crate::domain::ids::{ApplicationId, AuthorizationId, SessionId, UserId};
 use crate::store::StoreError;
 
 /// Longest `state` or `nonce` accepted; they travel in URLs and are stored with the request.
@@ -39,6 +42,10 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     /// OIDC nonce.
     pub nonce: Option<String>,
+    /// The browser is back from an external login app (Hydra's `login_verifier`).
+    pub login_verifier: Option<String>,
+    /// The browser is back from an external consent app (Hydra's `consent_verifier`).
+    pub consent_verifier: Option<String>,
 }
 
 /// The outcome of `/authorize`: the next step, and a new session cookie when one was started.
@@ -170,7 +177,10 @@ fn validate(app: &Application, params: &AuthorizeParams) -> Result<Valid, Refusa
 }
 
 /// The browser's session, or a new anonymous one (with the token to set as its cookie).
-async fn session(cx: &FlowContext<'_>, token: Option<&str>) -> Result<(BrowserSession, Option<String>), FlowError> {
+pub(super) async fn session(
+    cx: &FlowContext<'_>,
+    token: Option<&str>,
+) -> Result<(BrowserSession, Option<String>), FlowError> {
     let now = crate::domain::now();
     if let Some(token) = token
         && let Some(session) = cx.store.browser_session(cx.env, &token_digest(token), now).await?
@@ -196,7 +206,13 @@ pub async fn authorize(
     session_token: Option<&str>,
     request: RequestContext,
 ) -> Result<Authorized, FlowError> {
-    cx.store.get_environment(cx.env).await?;
+    let environment = cx.store.get_environment(cx.env).await?;
+    if let Some(verifier) = params.login_verifier.as_deref() {
+        return external::resume_login(cx, &environment, verifier, session_token, request).await;
+    }
+    if let Some(verifier) = params.consent_verifier.as_deref() {
+        return external::resume_consent(cx, verifier, session_token).await;
+    }
     let app = client(cx, &params).await?;
     let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
     let state = params.state.clone();
@@ -222,7 +238,10 @@ pub async fn authorize(
         user_agent: request.user_agent.clone(),
         client_ip: request.client_ip,
         created_at: now,
-        expires_at: now + PENDING_LIFETIME,
+        expires_at: now + cx.pending_lifetime,
+        kind: PendingKind::Page,
+        user_id: None,
+        login_challenge: None,
     };
     let prompt = |value: &str| valid.prompt.iter().any(|p| p == value);
     let signed_in = match (session.user_id, session.authenticated_at) {
@@ -233,27 +252,55 @@ pub async fn authorize(
         },
         _ => None,
     };
+    if signed_in.is_none() && prompt("none") {
+        let refusal = refuse("login_required", "The user is not signed in and prompt=none forbids a login page.");
+        return Ok(Authorized { new_session_token, step: Step::Redirect(back(refusal)) });
+    }
+    if let Some(login_url) = &environment.login_url {
+        let step = external::to_login_app(cx, login_url, pending).await?;
+        return Ok(Authorized { new_session_token, step });
+    }
     let Some((user, auth_time)) = signed_in else {
-        if prompt("none") {
-            let refusal = refuse("login_required", "The user is not signed in and prompt=none forbids a login page.");
-            return Ok(Authorized { new_session_token, step: Step::Redirect(back(refusal)) });
-        }
         let handle = opaque_token();
         cx.store.insert_authorization(cx.env, &pending, &token_digest(&handle)).await?;
         let step = Step::Login { handle, app: Box::new(app), error: None, username: None };
         return Ok(Authorized { new_session_token, step });
     };
-    let plan = plan(cx.store, cx.env, &app, user.id, &valid.scopes, prompt("consent")).await?;
+    let step = after_login(cx, &environment, app, pending, user.id, auth_time, &request).await?;
+    Ok(Authorized { new_session_token, step })
+}
+
+/// The signed-in part of `/authorize`: an external consent app, the consent page, or a code at once.
+pub(super) async fn after_login(
+    cx: &FlowContext<'_>,
+    environment: &Environment,
+    app: Application,
+    mut pending: PendingAuthorization,
+    user: UserId,
+    auth_time: DateTime<Utc>,
+    request: &RequestContext,
+) -> Result<Step, FlowError> {
+    let prompt = |value: &str| pending.prompt.as_deref().is_some_and(|p| p.split_whitespace().any(|v| v == value));
+    let plan = plan(cx.store, cx.env, &app, user, &pending.scopes, prompt("consent")).await?;
+    if !plan.ask.is_empty() && prompt("none") {
+        let description = "The user has not consented and prompt=none forbids a consent page.";
+        let location = error_redirect(
+            &pending.redirect_uri,
+            &cx.issuer,
+            "consent_required",
+            description,
+            pending.state.as_deref(),
+        );
+        return Ok(Step::Redirect(location));
+    }
+    if let Some(consent_url) = &environment.consent_url {
+        pending.user_id = Some(user);
+        return external::to_consent_app(cx, consent_url, pending).await;
+    }
     if !plan.ask.is_empty() {
-        if prompt("none") {
-            let refusal =
-                refuse("consent_required", "The user has not consented and prompt=none forbids a consent page.");
-            return Ok(Authorized { new_session_token, step: Step::Redirect(back(refusal)) });
-        }
         let handle = opaque_token();
         cx.store.insert_authorization(cx.env, &pending, &token_digest(&handle)).await?;
-        let step = Step::Consent { handle, app: Box::new(app), pending: Box::new(pending), choices: plan.ask };
-        return Ok(Authorized { new_session_token, step });
+        return Ok(Step::Consent { handle, app: Box::new(app), pending: Box::new(pending), choices: plan.ask });
     }
     // Nothing to ask: what is not on record yet is granted implicitly, and recorded as such.
     if !plan.implicit.is_empty() {
@@ -261,15 +308,15 @@ pub async fn authorize(
             cx.store,
             cx.enricher,
             &app,
-            user.id,
+            user,
             plan.implicit.clone(),
             ConsentStatus::Accepted,
             ConsentSource::Implicit,
-            &request,
+            request,
         )
         .await?;
     }
-    let scopes = plan.token_scopes(&valid.scopes, &[]);
-    let location = issue_code(cx, &app, user.id, scopes, auth_time, &pending).await?;
-    Ok(Authorized { new_session_token, step: Step::Redirect(location) })
+    let scopes = plan.token_scopes(&pending.scopes, &[]);
+    let location = issue_code(cx, &app, user, scopes, auth_time, &pending, None).await?;
+    Ok(Step::Redirect(location))
 }

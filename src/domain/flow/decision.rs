@@ -9,7 +9,7 @@ use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::Application;
 use crate::domain::consents::{ConsentSource, ConsentStatus, RequestContext, record_flow_decision};
 use crate::domain::error::{DomainError, FieldError};
-use crate::domain::grants::Grant;
+use crate::domain::grants::{Claims, Grant};
 use crate::domain::ids::{ApplicationId, ConsentId, GrantId, UserId};
 use crate::store::StoreError;
 
@@ -179,11 +179,11 @@ pub async fn decide(
             pending.state.as_deref(),
         ));
     }
-    Ok(issue_code(cx, &app, user, scopes, auth_time, &pending).await?)
+    Ok(issue_code(cx, &app, user, scopes, auth_time, &pending, None).await?)
 }
 
 /// The records that grant each of `scopes`: for every scope, the newest accepted record holding it.
-async fn backing_records(
+pub(super) async fn backing_records(
     cx: &FlowContext<'_>,
     app: &Application,
     user: UserId,
@@ -210,6 +210,7 @@ pub(super) async fn issue_code(
     scopes: Vec<String>,
     auth_time: DateTime<Utc>,
     pending: &PendingAuthorization,
+    claims: Option<(Option<Claims>, Option<Claims>)>,
 ) -> Result<String, DomainError> {
     let now = crate::domain::now();
     let consent_ids = backing_records(cx, app, user, &scopes, now).await?;
@@ -223,6 +224,8 @@ pub(super) async fn issue_code(
         nonce: pending.nonce.clone(),
         created_at: now,
         revoked_at: None,
+        access_claims: claims.clone().and_then(|c| c.0),
+        id_claims: claims.and_then(|c| c.1),
     };
     let code = opaque_token();
     cx.store

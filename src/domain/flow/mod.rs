@@ -3,11 +3,17 @@
 
 mod authorize;
 mod decision;
+mod external;
 mod login;
 mod plan;
 
 pub use authorize::{AuthorizeParams, authorize};
 pub use decision::{Decision, DecisionInput, decide};
+pub use external::{
+    AcceptConsent, AcceptLogin, ChallengeError, ConsentRequest, ConsentSession, LoginRequest, Outcome, Rejection,
+    accept_consent, accept_login, consent_request, consent_sessions, end_login_sessions, login_request,
+    reject_challenge, revoke_consent_sessions,
+};
 pub use login::{LoginInput, login};
 pub use plan::ScopeChoice;
 
@@ -20,8 +26,6 @@ use super::ids::{ApplicationId, AuthorizationId, EnvironmentId, SessionId, UserI
 
 /// How long a browser stays signed in.
 pub const SESSION_LIFETIME: Duration = Duration::hours(8);
-/// How long a login or consent page may stay open before its form is refused.
-pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
 
 /// A browser known to this environment, signed in once `user_id` is set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +40,17 @@ pub struct BrowserSession {
     pub created_at: DateTime<Utc>,
     /// When it ends.
     pub expires_at: DateTime<Utc>,
+}
+
+/// What a pending authorization waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PendingKind {
+    /// A hosted page's form (its handle is the form's CSRF token).
+    Page,
+    /// An external login app's answer (its handle is the `login_challenge`).
+    LoginChallenge,
+    /// An external consent app's answer (its handle is the `consent_challenge`).
+    ConsentChallenge,
 }
 
 /// A validated `/authorize` request waiting for the user (login or consent).
@@ -67,6 +82,12 @@ pub struct PendingAuthorization {
     pub created_at: DateTime<Utc>,
     /// When its forms stop being accepted.
     pub expires_at: DateTime<Utc>,
+    /// What it waits for.
+    pub kind: PendingKind,
+    /// The signed-in user, for consent challenges.
+    pub user_id: Option<UserId>,
+    /// The login challenge that came before a consent challenge.
+    pub login_challenge: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -181,4 +202,6 @@ pub struct FlowContext<'a> {
     pub env: EnvironmentId,
     /// How long authorization codes live (at most a minute).
     pub code_lifetime: Duration,
+    /// How long a login or consent page, or an external app's challenge, stays valid.
+    pub pending_lifetime: Duration,
 }

@@ -52,7 +52,8 @@ pub(super) async fn plan(
 ) -> Result<ConsentPlan, DomainError> {
     let now = crate::domain::now();
     let definitions = store.list_scopes(env, None, 10_000).await?;
-    let records = store.accepted_consents(env, user, app.id, now).await?;
+    let mut records = store.accepted_consents(env, user, app.id, now).await?;
+    records.retain(|r| r.remembered);
     let on_record = EffectiveConsent::from_records(app.id, user, &records).scopes;
     let mut plan = ConsentPlan::default();
     for name in requested {
