@@ -9,9 +9,9 @@ use poem_openapi::{Object, OpenApi};
 use super::json::JsonBody;
 use super::security::BearerToken;
 use super::types::{Link, Timestamp};
+use super::users::to_change;
 use super::{ApiTags, admin_env};
 use crate::domain::environments::{self, Environment, EnvironmentChanges};
-use crate::domain::users::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -63,14 +63,6 @@ pub struct EnvironmentUpdate {
     /// The external consent app's URL, or `null` to use the hosted consent page.
     #[serde(default)]
     pub consent_url: MaybeUndefined<String>,
-}
-
-fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
-    match value {
-        MaybeUndefined::Undefined => Change::Keep,
-        MaybeUndefined::Null => Change::Clear,
-        MaybeUndefined::Value(v) => Change::Set(v),
-    }
 }
 
 fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut {
@@ -127,7 +119,7 @@ impl EnvironmentsApi {
         let env = admin_env(&auth, &env_id)?;
         let update = body.into_inner();
         let changes =
-            EnvironmentChanges { login_url: change(update.login_url), consent_url: change(update.consent_url) };
+            EnvironmentChanges { login_url: to_change(update.login_url), consent_url: to_change(update.consent_url) };
         let environment = environments::update_environment(&state.store, env, changes).await?;
         Ok(Json(environment_out(&state, environment)))
     }

@@ -17,7 +17,8 @@ use crate::domain::ids::EnvironmentId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn context<'a>(state: &'a AppState, env: EnvironmentId) -> FlowContext<'a> {
+/// What the flow's use cases need, for `env`.
+pub(crate) fn context(state: &AppState, env: EnvironmentId) -> FlowContext<'_> {
     FlowContext {
         store: &state.store,
         enricher: &state.enricher,

@@ -8,12 +8,11 @@ use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::flow::context;
 use crate::auth::tokens::TokenError;
 use crate::domain::applications::{Application, GrantType, ResponseType, TokenAuthMethod};
 use crate::domain::error::DomainError;
-use crate::domain::flow::{
-    self, AcceptConsent, AcceptLogin, ChallengeError, ConsentSession, FlowContext, PendingKind, Rejection,
-};
+use crate::domain::flow::{self, AcceptConsent, AcceptLogin, ChallengeError, ConsentSession, PendingKind, Rejection};
 use crate::domain::ids::{ConsentId, EnvironmentId};
 use crate::error::hydra::challenge_error_response;
 use crate::state::AppState;
@@ -55,17 +54,6 @@ async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<Envi
         Ok(()) => Ok(env),
         Err(DomainError::NotFound) => Err(not_found()),
         Err(_) => Err(ChallengeError::Forbidden("This needs a worker token (p1:admin).".into())),
-    }
-}
-
-fn context(state: &AppState, env: EnvironmentId) -> FlowContext<'_> {
-    FlowContext {
-        store: &state.store,
-        enricher: &state.enricher,
-        issuer: state.tokens.issuer(env),
-        env,
-        code_lifetime: state.code_lifetime,
-        pending_lifetime: state.pending_lifetime,
     }
 }
 

@@ -189,6 +189,18 @@ impl<T: poem_openapi::types::ToJSON + Send + Sync> From<OAuthError> for ClientCa
 #[derive(Clone, Debug, Default, Object)]
 pub struct Empty {}
 
+/// The environment, the client's credentials and the token of a revocation or introspection request.
+fn token_call(
+    request: &Request,
+    env_id: &str,
+    form: TokenHintForm,
+) -> Result<(EnvironmentId, ClientAuth, Option<String>), OAuthError> {
+    let env = EnvironmentId::parse(env_id)
+        .ok_or_else(|| OAuthError::InvalidClient("Client authentication failed.".into()))?;
+    let client = client_auth(request, form.client_id, form.client_secret)?;
+    Ok((env, client, form.token))
+}
+
 fn client_auth(
     request: &Request,
     client_id: Option<String>,
@@ -361,15 +373,11 @@ impl OAuthApi {
         #[oai(name = "envId")] env_id: Path<String>,
         form: Form<TokenHintForm>,
     ) -> ClientCallResponse<Empty> {
-        let Some(env) = EnvironmentId::parse(&env_id) else {
-            return OAuthError::InvalidClient("Client authentication failed.".into()).into();
-        };
-        let form = form.0;
-        let client = match client_auth(request, form.client_id, form.client_secret) {
-            Ok(client) => client,
+        let (env, client, token) = match token_call(request, &env_id, form.0) {
+            Ok(parts) => parts,
             Err(error) => return error.into(),
         };
-        match grants::revoke(&state.store, &state.tokens, env, client, form.token).await {
+        match grants::revoke(&state.store, &state.tokens, env, client, token).await {
             Ok(()) => ClientCallResponse::Ok(Json(Empty {}), "no-store".into()),
             Err(error) => error.into(),
         }
@@ -387,15 +395,11 @@ impl OAuthApi {
         #[oai(name = "envId")] env_id: Path<String>,
         form: Form<TokenHintForm>,
     ) -> ClientCallResponse<IntrospectionOut> {
-        let Some(env) = EnvironmentId::parse(&env_id) else {
-            return OAuthError::InvalidClient("Client authentication failed.".into()).into();
-        };
-        let form = form.0;
-        let client = match client_auth(request, form.client_id, form.client_secret) {
-            Ok(client) => client,
+        let (env, client, token) = match token_call(request, &env_id, form.0) {
+            Ok(parts) => parts,
             Err(error) => return error.into(),
         };
-        match grants::introspect(&state.store, &state.tokens, env, client, form.token).await {
+        match grants::introspect(&state.store, &state.tokens, env, client, token).await {
             Ok(found) => ClientCallResponse::Ok(
                 Json(IntrospectionOut {
                     active: found.active,

@@ -176,7 +176,8 @@ pub enum DeletedUser {
 /// User management.
 pub struct UsersApi;
 
-fn to_change<T>(value: MaybeUndefined<T>) -> Change<T> {
+/// A PATCH attribute: omitted keeps, `null` clears, a value sets.
+pub(crate) fn to_change<T>(value: MaybeUndefined<T>) -> Change<T> {
     match value {
         MaybeUndefined::Undefined => Change::Keep,
         MaybeUndefined::Null => Change::Clear,

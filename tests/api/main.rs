@@ -16,6 +16,7 @@ mod errors;
 mod flow;
 mod helpers;
 mod hydra;
+mod hydra_sdk;
 mod openapi_spec;
 mod real_browser;
 mod scopes;
