@@ -103,7 +103,10 @@ impl Application {
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.state.public_url, database = self.state.store.backend_name(), "assent listening");
         let app = app(self.state.clone(), &self.settings);
-        Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, None).await?;
+        let purge = tokio::spawn(crate::store::purge_every_hour(self.state.store.clone()));
+        let served = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, None).await;
+        purge.abort();
+        served?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod environments;
 mod error;
 mod flow;
 mod grants;
+mod maintenance;
 mod scopes;
 mod users;
 mod writer;
@@ -14,6 +15,7 @@ mod writer;
 pub use applications::ClientCredentials;
 pub use error::StoreError;
 pub use flow::{LoginAccount, StoredChallenge};
+pub use maintenance::purge_every_hour;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -81,6 +81,12 @@ pub fn all_values(html: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The claims of a JWT (the signature is checked by the server's own tests of `/as/jwks`).
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims")
+}
+
 /// The query parameters of a redirect `Location`.
 pub fn query_of(location: &str) -> Vec<(String, String)> {
     url::Url::parse(location).expect("absolute location").query_pairs().into_owned().collect()

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, Fixture, PASSWORD, Pkce, REDIRECT_URI, USERNAME, param};
+use crate::browser::{Browser, Fixture, PASSWORD, Pkce, REDIRECT_URI, USERNAME, jwt_claims, param};
 use crate::helpers::{Answer, TestApp, assert_error, assert_oauth_error, call_with, has_detail};
 
 const ASKED: &str = "openid profile email invoices:read invoices:write";
@@ -72,6 +72,15 @@ async fn a_user_signs_in_consents_in_part_and_the_client_gets_what_was_granted()
     assert_eq!(granted["token_type"], "Bearer");
     assert_eq!(granted["scope"], "openid profile email invoices:write", "the unticked scope is not granted");
     assert!(granted["refresh_token"].is_string() && granted["id_token"].is_string(), "{granted}");
+    let id_token = jwt_claims(granted["id_token"].as_str().unwrap());
+    assert_eq!(id_token["aud"], fixture.client_id.as_str());
+    assert_eq!(id_token["sub"], fixture.user_id.as_str());
+    assert_eq!(id_token["iss"], browser.issuer.as_str());
+    assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");
+    assert!(id_token["auth_time"].as_i64().unwrap() <= id_token["iat"].as_i64().unwrap());
+    let access_claims = jwt_claims(granted["access_token"].as_str().unwrap());
+    assert_eq!(access_claims["sub"], fixture.user_id.as_str());
+    assert!(access_claims["gid"].is_string(), "user tokens name their grant");
 
     let info = Answer::of(
         app.client.get(format!("{}/userinfo", browser.issuer)).bearer_auth(granted["access_token"].as_str().unwrap()),
@@ -83,6 +92,11 @@ async fn a_user_signs_in_consents_in_part_and_the_client_gets_what_was_granted()
     assert_eq!(info["email"], "ada@example.com");
     assert_eq!(info["preferred_username"], USERNAME);
     assert_eq!(info["name"], "Ada Lovelace");
+    let worker = Answer::of(app.client.get(format!("{}/userinfo", browser.issuer)).bearer_auth(&app.token)).await;
+    assert_eq!(worker.status, 403, "a worker token has no user: {}", worker.text);
+    assert!(worker.header("WWW-Authenticate").unwrap().contains("insufficient_scope"));
+    let anonymous = Answer::of(app.client.get(format!("{}/userinfo", browser.issuer))).await;
+    assert_eq!(anonymous.status, 401);
 
     // The ledger holds what was granted this time, enriched from the browser, and says how.
     let records = records(&app, &fixture).await;
@@ -403,6 +417,11 @@ async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
         )
         .await;
     let public_id = public["id"].as_str().unwrap();
+    let strict = app
+        .create_app(json!({"name": "Strict", "type": "WEB_APP", "redirectUris": [REDIRECT_URI], "scopes": ["openid"],
+                           "pkceEnforcement": "S256_REQUIRED"}))
+        .await;
+    let strict_id = strict["id"].as_str().unwrap();
     let browser = app.browser();
     let pkce = Pkce::new();
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
@@ -420,6 +439,7 @@ async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
         (&fixture.client_id, vec![("prompt", "none")], "login_required"),
         (&fixture.client_id, vec![("prompt", "select_account")], "invalid_request"),
         (public_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+        (strict_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
     ];
     for (client_id, extra, error) in cases {
         let answer = browser.authorize(client_id, &pkce, "openid", &extra).await;
@@ -511,4 +531,19 @@ async fn failed_logins_are_limited() {
     assert_error(&limited.json(), "REQUEST_LIMITED");
     let unknown = browser.login(&login, "nobody", PASSWORD).await;
     assert_eq!(unknown.status, 401, "unknown users look like wrong passwords");
+}
+
+#[tokio::test]
+async fn expired_sessions_requests_codes_and_tokens_are_purged_but_records_and_grants_stay() {
+    let app = TestApp::spawn().await;
+    let fixture = app.flow_fixture("REQUIRED").await;
+    let granted = tokens(&app, &fixture, &app.browser(), "openid invoices:write", None).await;
+    let store = &app.state.store;
+    assert_eq!(store.purge_expired(chrono::Utc::now()).await.unwrap(), 0, "nothing has expired yet");
+    let later = chrono::Utc::now() + chrono::Duration::days(32);
+    let removed = store.purge_expired(later).await.unwrap();
+    assert!(removed >= 4, "session, login and consent requests, code, refresh token: {removed}");
+    assert_eq!(store.purge_expired(later).await.unwrap(), 0);
+    assert_eq!(app.introspect(&fixture, granted["refresh_token"].as_str().unwrap()).await["active"], false);
+    assert_eq!(records(&app, &fixture).await.len(), 1, "the ledger keeps everything");
 }

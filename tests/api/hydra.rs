@@ -106,6 +106,7 @@ async fn an_external_login_and_consent_app_drives_the_flow_into_the_same_ledger(
     let tokens = tokens.json();
     assert_eq!(tokens["scope"], "openid email invoices:write");
     let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(crate::browser::jwt_claims(tokens["id_token"].as_str().unwrap())["nickname"], "Ada");
     let introspection = app.introspect(&fixture, access).await;
     assert_eq!(introspection["active"], true);
     assert_eq!(introspection["ext"], json!({"department": "billing"}));
@@ -304,4 +305,51 @@ async fn the_external_app_urls_are_validated_and_can_be_removed() {
     assert_eq!(set["consentUrl"], CONSENT_APP);
     let cleared = app.call(Method::PATCH, &app.env_url(""), Some(json!({"consentUrl": null})), 200).await;
     assert!(cleared.get("consentUrl").is_none(), "{cleared}");
+}
+
+#[tokio::test]
+async fn consent_sessions_page_with_a_link_header_and_login_sessions_can_be_ended() {
+    let app = TestApp::spawn().await;
+    let fixture = external(&app).await;
+    let second = app
+        .create_app(json!({"name": "Second", "type": "WEB_APP", "redirectUris": [crate::browser::REDIRECT_URI],
+                           "scopes": ["openid", "email", "invoices:read", "invoices:write"]}))
+        .await;
+    let second = Fixture {
+        client_id: second["id"].as_str().unwrap().to_owned(),
+        client_secret: String::new(),
+        user_id: fixture.user_id.clone(),
+    };
+    let browser = app.browser();
+    for client in [&fixture, &second] {
+        let consent = through_login(&app, &browser, client, &Pkce::new(), true).await;
+        let body = json!({"grant_scope": ["openid", "email"], "remember": true});
+        let accepted =
+            own_admin(&app, Method::PUT, &format!("requests/consent/accept?consent_challenge={consent}"), Some(body))
+                .await;
+        follow(&browser, &accepted).await;
+    }
+    let first = own_admin(&app, Method::GET, "sessions/consent?subject=ada&page_size=1", None).await;
+    assert_eq!(first.json().as_array().unwrap().len(), 1);
+    let link = first.header("Link").unwrap().to_owned();
+    let next = link.split(", ").find(|l| l.ends_with("rel=\"next\"")).expect("a next link");
+    let next_url = next.trim_start_matches('<').split('>').next().unwrap();
+    let rest = Answer::of(app.client.get(next_url).bearer_auth(&app.token)).await;
+    assert_eq!(rest.status, 200, "{}", rest.text);
+    let rest = rest.json();
+    assert_eq!(rest.as_array().unwrap().len(), 1);
+    assert_ne!(
+        rest[0]["consent_request"]["client"]["client_id"],
+        first.json()[0]["consent_request"]["client"]["client_id"]
+    );
+    let bad = own_admin(&app, Method::GET, "sessions/consent?subject=ada&page_size=0", None).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["error"], "invalid_request");
+
+    // Ending the login sessions: the login app is no longer told to skip.
+    assert_eq!(own_admin(&app, Method::DELETE, "sessions/login?subject=ada", None).await.status, 204);
+    let started = browser.authorize(&fixture.client_id, &Pkce::new(), ASKED, &[]).await;
+    let login = challenge_in(&started, LOGIN_APP, "login_challenge");
+    let read = own_admin(&app, Method::GET, &format!("requests/login?login_challenge={login}"), None).await.json();
+    assert_eq!(read["skip"], false);
 }
