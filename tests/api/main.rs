@@ -14,6 +14,7 @@ mod consents_revoke;
 mod enrichment;
 mod errors;
 mod flow;
+mod flow_refusals;
 mod helpers;
 mod hydra;
 mod hydra_sdk;

@@ -1,5 +1,6 @@
 //! `/v1/environments/{envId}/users/{userId}/oauthConsents` and the environment-wide audit list.
 
+mod enums;
 #[cfg(test)]
 mod tests;
 mod wire;

@@ -1,0 +1,205 @@
+//! Looking at and ending tokens: revocation (RFC 7009), introspection (RFC 7662) and userinfo (OIDC Core §5.3).
+
+use chrono::DateTime;
+
+use super::{Claims, grant_active, required, server, token_active};
+use crate::auth::secrets::token_digest;
+use crate::auth::tokens::{TokenError, TokenService};
+use crate::domain::ids::{EnvironmentId, GrantId, UserId};
+use crate::domain::tokens::{ClientAuth, OAuthError, authenticate_client};
+use crate::store::{Store, StoreError};
+
+/// `POST /as/revoke` (RFC 7009): a refresh token ends its grant; an access token ends itself.
+/// Unknown tokens and tokens of other clients are ignored, as §2.2 asks.
+pub async fn revoke(
+    store: &Store,
+    tokens: &TokenService,
+    env: EnvironmentId,
+    client: ClientAuth,
+    token: Option<String>,
+) -> Result<(), OAuthError> {
+    let app = authenticate_client(store, tokens, env, &client).await?;
+    let token = required(&token, "token")?;
+    let now = crate::domain::now();
+    if let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? {
+        let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
+        if grant.client_id == app.id {
+            store.revoke_grant(env, grant.id, now).await.map_err(server)?;
+        }
+        return Ok(());
+    }
+    match tokens.verify_claims(token).await {
+        Ok(claims) if claims.env == env.to_string() && claims.client_id == app.id.to_string() => {
+            let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
+            store.revoke_access_token(env, &claims.jti, expires_at).await.map_err(server)?;
+            Ok(())
+        }
+        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => Ok(()),
+        Err(TokenError::Unexpected(cause)) => Err(OAuthError::Server(cause)),
+    }
+}
+
+/// An RFC 7662 introspection answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Introspection {
+    /// Whether the token may be used now.
+    pub active: bool,
+    /// Granted scopes, space-separated.
+    pub scope: Option<String>,
+    /// The client it was issued to.
+    pub client_id: Option<String>,
+    /// Its subject.
+    pub sub: Option<String>,
+    /// `Bearer` or `refresh_token`.
+    pub token_type: Option<String>,
+    /// Expiry (seconds).
+    pub exp: Option<i64>,
+    /// Issued at (seconds).
+    pub iat: Option<i64>,
+    /// Issuer.
+    pub iss: Option<String>,
+    /// Audience.
+    pub aud: Option<String>,
+    /// Token id.
+    pub jti: Option<String>,
+    /// Claims an external consent app attached (`session.access_token`).
+    pub ext: Option<Claims>,
+}
+
+/// `POST /as/introspect` (RFC 7662): any client of the environment may ask; a token whose consent
+/// record was revoked or has expired is inactive.
+pub async fn introspect(
+    store: &Store,
+    tokens: &TokenService,
+    env: EnvironmentId,
+    client: ClientAuth,
+    token: Option<String>,
+) -> Result<Introspection, OAuthError> {
+    authenticate_client(store, tokens, env, &client).await?;
+    let token = required(&token, "token")?;
+    let now = crate::domain::now();
+    if let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? {
+        let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
+        let active = stored.used_at.is_none()
+            && stored.expires_at > now
+            && grant_active(store, env, grant.id).await.map_err(server)?;
+        if !active {
+            return Ok(Introspection::default());
+        }
+        return Ok(Introspection {
+            active,
+            scope: Some(grant.scopes.join(" ")),
+            client_id: Some(grant.client_id.to_string()),
+            sub: Some(grant.user_id.to_string()),
+            token_type: Some("refresh_token".into()),
+            exp: Some(stored.expires_at.timestamp()),
+            iat: Some(stored.created_at.timestamp()),
+            iss: Some(tokens.issuer(env)),
+            aud: None,
+            jti: None,
+            ext: grant.access_claims,
+        });
+    }
+    let claims = match tokens.verify_claims(token).await {
+        Ok(claims) if claims.env == env.to_string() => claims,
+        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => return Ok(Introspection::default()),
+        Err(TokenError::Unexpected(cause)) => return Err(OAuthError::Server(cause)),
+    };
+    if store.access_token_revoked(env, &claims.jti).await.map_err(server)? {
+        return Ok(Introspection::default());
+    }
+    if let Some(grant) = claims.gid.as_deref() {
+        let live = match GrantId::parse(grant) {
+            Some(grant) => grant_active(store, env, grant).await.map_err(server)?,
+            None => false,
+        };
+        if !live {
+            return Ok(Introspection::default());
+        }
+    }
+    Ok(Introspection {
+        active: true,
+        scope: Some(claims.scope),
+        client_id: Some(claims.client_id),
+        sub: Some(claims.sub),
+        token_type: Some("Bearer".into()),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        iss: Some(claims.iss),
+        aud: Some(claims.aud),
+        jti: Some(claims.jti),
+        ext: claims.ext,
+    })
+}
+
+/// Why a userinfo request was refused (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// Missing, malformed, expired or revoked token: 401.
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    /// The token lacks a needed scope: 403.
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(String),
+    /// Our fault: 500.
+    #[error("server_error: {0}")]
+    Server(String),
+}
+
+/// The claims userinfo releases (OIDC Core §5.1), per granted scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user id.
+    pub sub: String,
+    /// `profile`: username.
+    pub preferred_username: Option<String>,
+    /// `profile`: full name.
+    pub name: Option<String>,
+    /// `profile`: given name.
+    pub given_name: Option<String>,
+    /// `profile`: family name.
+    pub family_name: Option<String>,
+    /// `email`: e-mail address.
+    pub email: Option<String>,
+}
+
+/// `GET /as/userinfo`: the signed-in user's claims for an `openid` access token of this environment.
+pub async fn userinfo(
+    store: &Store,
+    tokens: &TokenService,
+    env: EnvironmentId,
+    bearer: Option<&str>,
+) -> Result<UserInfo, BearerError> {
+    let bearer = bearer.ok_or_else(|| BearerError::InvalidToken("An access token is required.".into()))?;
+    let principal = match tokens.verify(bearer).await {
+        Ok(principal) if principal.environment_id == env => principal,
+        Ok(_) => return Err(BearerError::InvalidToken("The token belongs to another environment.".into())),
+        Err(TokenError::Unexpected(cause)) => return Err(BearerError::Server(cause)),
+        Err(refused) => return Err(BearerError::InvalidToken(refused.to_string())),
+    };
+    if principal.grant_id.is_none() || !principal.has_scope("openid") {
+        return Err(BearerError::InsufficientScope("userinfo needs a user's token with the 'openid' scope.".into()));
+    }
+    if !token_active(store, &principal).await.map_err(|e| BearerError::Server(e.to_string()))? {
+        return Err(BearerError::InvalidToken("The token was revoked, or the consent behind it withdrawn.".into()));
+    }
+    let gone = || BearerError::InvalidToken("The token's user no longer exists.".into());
+    let user_id = UserId::parse(&principal.subject).ok_or_else(gone)?;
+    let user = match store.get_user(env, user_id).await {
+        Ok(user) if user.enabled => user,
+        Ok(_) | Err(StoreError::NotFound) => return Err(gone()),
+        Err(e) => return Err(BearerError::Server(e.to_string())),
+    };
+    let mut info = UserInfo { sub: user.id.to_string(), ..UserInfo::default() };
+    if principal.has_scope("profile") {
+        let name = [user.given_name.as_deref(), user.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+        info.name = (!name.is_empty()).then(|| name.join(" "));
+        info.preferred_username = Some(user.username);
+        info.given_name = user.given_name;
+        info.family_name = user.family_name;
+    }
+    if principal.has_scope("email") {
+        info.email = user.email;
+    }
+    Ok(info)
+}
