@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +160,30 @@ def http(method: str, url: str, headers: dict[str, str] | None = None, body: byt
         return error.code, error.read()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003 - the flow reads each Location itself
+        return None
+
+
+def browser(method: str, url: str, cookie: str, body: bytes | None = None) -> tuple[int, Message, bytes]:
+    """One request of the hosted flow: the session cookie in, redirects not followed, headers out."""
+    headers = {"Cookie": cookie} if cookie else {}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def session_cookie(headers: Message) -> str:
+    match = re.search(r"(assent_session=[^;]+)", headers.get("Set-Cookie") or "")
+    return match.group(1) if match else ""
+
+
 def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -282,6 +307,7 @@ class Assent:
         self.seeded: list[dict] = []
         self.sample: dict = {}
         self.writer_user = ""
+        self.flow: dict[str, str] = {}
 
     def cli(self, *args: str) -> dict:
         done = subprocess.run(
@@ -370,6 +396,47 @@ class Assent:
             raise BenchError(f"creating user {username} answered {status}: {body[:500]!r}")
         return json.loads(body)["id"]
 
+    def flow_token(self) -> dict[str, str]:
+        """A user's access token through the hosted authorization-code flow (a TRUSTED app, so no
+        consent page), and the client's Basic credentials; cached, since the signing keys persist."""
+        if self.flow:
+            return self.flow
+        api = f"{self.base}/v1/environments/{self.environment}"
+        admin = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        password = "bench flow password"
+        status, body = http("POST", f"{api}/users", admin, json.dumps({"username": "bench-flow", "password": password}).encode())
+        if status != 201:
+            raise BenchError(f"creating the flow user answered {status}: {body[:500]!r}")
+        redirect = "http://127.0.0.1:9/cb"
+        app = {"name": "bench-flow", "type": "WEB_APP", "consentMethod": "TRUSTED", "redirectUris": [redirect], "scopes": ["openid"]}
+        status, body = http("POST", f"{api}/applications", admin, json.dumps(app).encode())
+        if status != 201:
+            raise BenchError(f"creating the flow application answered {status}: {body[:500]!r}")
+        client_id = json.loads(body)["id"]
+        status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
+        secret = json.loads(body)["secret"]
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        issuer = f"{self.base}/{self.environment}/as"
+        query = urllib.parse.urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect, "scope": "openid", "state": "bench"})
+        status, headers, page = browser("GET", f"{issuer}/authorize?{query}", "")
+        cookie = session_cookie(headers)
+        handle = re.search(r'name="authorization" value="([^"]+)"', page.decode())
+        if status != 200 or not handle or not cookie:
+            raise BenchError(f"the login page answered {status}: {page[:500]!r}")
+        form = urllib.parse.urlencode({"authorization": handle.group(1), "username": "bench-flow", "password": password})
+        status, headers, _ = browser("POST", f"{issuer}/login", cookie, form.encode())
+        cookie = session_cookie(headers) or cookie
+        status, headers, _ = browser("GET", headers.get("Location") or "", cookie)
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(headers.get("Location") or "").query).get("code", [""])[0]
+        if status != 302 or not code:
+            raise BenchError(f"the flow did not end with a code ({status}, {headers.get('Location')!r})")
+        form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect})
+        status, body = http("POST", f"{issuer}/token", {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"}, form.encode())
+        if status != 200:
+            raise BenchError(f"exchanging the code answered {status}: {body[:500]!r}")
+        self.flow = {"BENCH_BASIC": basic, "BENCH_BODY": "token=" + json.loads(body)["access_token"]}
+        return self.flow
+
     def scenario(self, name: str) -> tuple[str, str, dict[str, str]]:
         """(wrk script, path and query, script environment) of a scenario."""
         env, users = self.environment, f"/v1/environments/{self.environment}/users"
@@ -385,6 +452,8 @@ class Assent:
             return "get.lua", f"/v1/environments/{env}/oauthConsents?{query}", bearer
         if name == "token":
             return "token.lua", f"/{env}/as/token", {"BENCH_BASIC": self.basic()}
+        if name == "introspect":
+            return "introspect.lua", f"/{env}/as/introspect", self.flow_token()
         raise ValueError(name)
 
 
@@ -486,7 +555,7 @@ def sqlite_phase(procs: Processes, baseline_base: str, workdir: Path, results: d
             results["cost_curve"].append(row)
     assent.grow_to(RECORDS)
     # Reads first, so they see exactly RECORDS records; `record` then adds its own.
-    for name in ("list_user", "list_audit", "read", "record", "token"):
+    for name in ("list_user", "list_audit", "read", "record", "token", "introspect"):
         row = measure(assent, baseline_base, name, "sqlite")
         results["scenarios"].append(row)
         if name in ("list_user", "record") and STEPS[-1] == RECORDS:

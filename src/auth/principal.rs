@@ -28,6 +28,10 @@ pub struct Principal {
     pub token_id: String,
     /// The grant a user token was issued under; `None` for client_credentials tokens.
     pub grant_id: Option<String>,
+    /// Issued at, seconds since the epoch.
+    pub issued_at: i64,
+    /// Claims an external consent app attached (`ext`).
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Principal {

@@ -235,9 +235,9 @@ impl TokenService {
             .map_err(|e| DomainError::Unexpected(format!("signing: {e}")))
     }
 
-    /// Verifies a token like [`Self::verify`] and answers all its claims, for introspection.
-    pub async fn verify_claims(&self, token: &str) -> Result<Claims, TokenError> {
-        self.verify_signature(token).await.map(|(_, claims)| claims)
+    /// The audience of every access token: the API base URL.
+    pub fn audience(&self) -> &str {
+        &self.public_url
     }
 
     /// Verifies signature, issuer, audience and expiry; the environment comes from the token itself.
@@ -260,6 +260,8 @@ impl TokenService {
             expires_at: claims.exp,
             token_id: claims.jti,
             grant_id: claims.gid,
+            issued_at: claims.iat,
+            ext: claims.ext,
         };
         if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CAPACITY {

@@ -313,6 +313,19 @@ async fn rfc_7009_revocation_ends_an_access_token_or_a_whole_grant() {
     assert_oauth_error(&app.refresh(&fixture, &refresh).await, 400, "invalid_grant");
     assert_eq!(app.introspect(&fixture, granted["access_token"].as_str().unwrap()).await["active"], false);
     assert_eq!(revoke("not-a-token".into()).await.status, 200, "unknown tokens are fine (§2.2)");
+
+    // A client_credentials token is revoked by its own client, and then introspects inactive.
+    let as_worker = |path: &str, token: String| {
+        Answer::of(
+            app.client
+                .post(format!("{}/{path}", browser.issuer))
+                .basic_auth(&app.client_id, Some(&app.client_secret))
+                .form(&[("token", token)]),
+        )
+    };
+    assert_eq!(as_worker("introspect", app.token.clone()).await.json()["active"], true);
+    assert_eq!(as_worker("revoke", app.token.clone()).await.status, 200);
+    assert_eq!(as_worker("introspect", app.token.clone()).await.json()["active"], false);
 }
 
 #[tokio::test]

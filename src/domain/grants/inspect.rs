@@ -5,9 +5,14 @@ use chrono::DateTime;
 use super::{Claims, grant_active, required, server, token_active};
 use crate::auth::secrets::token_digest;
 use crate::auth::tokens::{TokenError, TokenService};
-use crate::domain::ids::{EnvironmentId, GrantId, UserId};
+use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::tokens::{ClientAuth, OAuthError, authenticate_client};
 use crate::store::{Store, StoreError};
+
+/// Access tokens are JWTs (three dot-separated parts); refresh tokens are base64url, without dots.
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
 
 /// `POST /as/revoke` (RFC 7009): a refresh token ends its grant; an access token ends itself.
 /// Unknown tokens and tokens of other clients are ignored, as §2.2 asks.
@@ -21,17 +26,19 @@ pub async fn revoke(
     let app = authenticate_client(store, tokens, env, &client).await?;
     let token = required(&token, "token")?;
     let now = crate::domain::now();
-    if let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? {
-        let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
-        if grant.client_id == app.id {
-            store.revoke_grant(env, grant.id, now).await.map_err(server)?;
+    if !looks_like_jwt(token) {
+        if let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? {
+            let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
+            if grant.client_id == app.id {
+                store.revoke_grant(env, grant.id, now).await.map_err(server)?;
+            }
         }
         return Ok(());
     }
-    match tokens.verify_claims(token).await {
-        Ok(claims) if claims.env == env.to_string() && claims.client_id == app.id.to_string() => {
-            let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
-            store.revoke_access_token(env, &claims.jti, expires_at).await.map_err(server)?;
+    match tokens.verify(token).await {
+        Ok(principal) if principal.environment_id == env && principal.client_id == app.id.to_string() => {
+            let expires_at = DateTime::from_timestamp(principal.expires_at, 0).unwrap_or(now);
+            store.revoke_access_token(env, &principal.token_id, expires_at).await.map_err(server)?;
             Ok(())
         }
         Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => Ok(()),
@@ -78,7 +85,10 @@ pub async fn introspect(
     authenticate_client(store, tokens, env, &client).await?;
     let token = required(&token, "token")?;
     let now = crate::domain::now();
-    if let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? {
+    if !looks_like_jwt(token) {
+        let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? else {
+            return Ok(Introspection::default());
+        };
         let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
         let active = stored.used_at.is_none()
             && stored.expires_at > now
@@ -100,35 +110,27 @@ pub async fn introspect(
             ext: grant.access_claims,
         });
     }
-    let claims = match tokens.verify_claims(token).await {
-        Ok(claims) if claims.env == env.to_string() => claims,
+    // Verified once, then answered from the token service's cache like any bearer token.
+    let principal = match tokens.verify(token).await {
+        Ok(principal) if principal.environment_id == env => principal,
         Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => return Ok(Introspection::default()),
         Err(TokenError::Unexpected(cause)) => return Err(OAuthError::Server(cause)),
     };
-    if store.access_token_revoked(env, &claims.jti).await.map_err(server)? {
+    if !token_active(store, &principal).await.map_err(server)? {
         return Ok(Introspection::default());
-    }
-    if let Some(grant) = claims.gid.as_deref() {
-        let live = match GrantId::parse(grant) {
-            Some(grant) => grant_active(store, env, grant).await.map_err(server)?,
-            None => false,
-        };
-        if !live {
-            return Ok(Introspection::default());
-        }
     }
     Ok(Introspection {
         active: true,
-        scope: Some(claims.scope),
-        client_id: Some(claims.client_id),
-        sub: Some(claims.sub),
+        scope: Some(principal.scopes.join(" ")),
+        client_id: Some(principal.client_id),
+        sub: Some(principal.subject),
         token_type: Some("Bearer".into()),
-        exp: Some(claims.exp),
-        iat: Some(claims.iat),
-        iss: Some(claims.iss),
-        aud: Some(claims.aud),
-        jti: Some(claims.jti),
-        ext: claims.ext,
+        exp: Some(principal.expires_at),
+        iat: Some(principal.issued_at),
+        iss: Some(tokens.issuer(env)),
+        aud: Some(tokens.audience().to_owned()),
+        jti: Some(principal.token_id),
+        ext: principal.ext,
     })
 }
 

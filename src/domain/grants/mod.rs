@@ -103,10 +103,18 @@ pub async fn grant_active(store: &Store, env: EnvironmentId, grant: GrantId) -> 
     store.grant_active(env, grant, crate::domain::now()).await
 }
 
-/// Whether a user token may still be used: not revoked itself, and its grant still standing.
+/// Whether an access token may still be used: not revoked itself and, for a user's token, its
+/// grant still standing.
 pub async fn token_active(store: &Store, principal: &Principal) -> Result<bool, StoreError> {
-    let Some(grant) = principal.grant_id.as_deref() else { return Ok(true) };
     let env = principal.environment_id;
-    let Some(grant) = GrantId::parse(grant) else { return Ok(false) };
-    Ok(!store.access_token_revoked(env, &principal.token_id).await? && grant_active(store, env, grant).await?)
+    if store.access_token_revoked(env, &principal.token_id).await? {
+        return Ok(false);
+    }
+    match principal.grant_id.as_deref() {
+        None => Ok(true),
+        Some(grant) => match GrantId::parse(grant) {
+            Some(grant) => grant_active(store, env, grant).await,
+            None => Ok(false),
+        },
+    }
 }
