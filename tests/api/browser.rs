@@ -81,7 +81,8 @@ pub fn all_values(html: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The claims of a JWT (the signature is checked by the server's own tests of `/as/jwks`).
+/// The claims of a JWT, unverified (access tokens' signatures are checked against `/as/jwks` in
+/// `tokens.rs`; ID tokens use [`TestApp::verified_id_token`]).
 pub fn jwt_claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims")
@@ -143,6 +144,20 @@ impl TestApp {
         let client_id = app["id"].as_str().unwrap().to_owned();
         let client_secret = self.app_secret(&client_id).await;
         Fixture { client_id, client_secret, user_id: user["id"].as_str().unwrap().to_owned() }
+    }
+
+    /// The claims of an ID token after checking its ES256 signature with the environment's published
+    /// key, its issuer, and that its audience is `client_id`.
+    pub async fn verified_id_token(&self, id_token: &str, client_id: &str) -> Value {
+        let jwks = Answer::of(self.client.get(format!("{}/{}/as/jwks", self.base, self.env_id))).await.json();
+        let key = &jwks["keys"][0];
+        let decoding =
+            jsonwebtoken::DecodingKey::from_ec_components(key["x"].as_str().unwrap(), key["y"].as_str().unwrap())
+                .expect("EC key");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&[client_id]);
+        validation.set_issuer(&[format!("{}/{}/as", self.base, self.env_id)]);
+        jsonwebtoken::decode::<Value>(id_token, &decoding, &validation).expect("the ID token verifies").claims
     }
 
     /// Exchanges a code at the token endpoint with HTTP Basic.

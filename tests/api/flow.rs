@@ -72,7 +72,7 @@ async fn a_user_signs_in_consents_in_part_and_the_client_gets_what_was_granted()
     assert_eq!(granted["token_type"], "Bearer");
     assert_eq!(granted["scope"], "openid profile email invoices:write", "the unticked scope is not granted");
     assert!(granted["refresh_token"].is_string() && granted["id_token"].is_string(), "{granted}");
-    let id_token = jwt_claims(granted["id_token"].as_str().unwrap());
+    let id_token = app.verified_id_token(granted["id_token"].as_str().unwrap(), &fixture.client_id).await;
     assert_eq!(id_token["aud"], fixture.client_id.as_str());
     assert_eq!(id_token["sub"], fixture.user_id.as_str());
     assert_eq!(id_token["iss"], browser.issuer.as_str());

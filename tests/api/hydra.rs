@@ -106,7 +106,9 @@ async fn an_external_login_and_consent_app_drives_the_flow_into_the_same_ledger(
     let tokens = tokens.json();
     assert_eq!(tokens["scope"], "openid email invoices:write");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(crate::browser::jwt_claims(tokens["id_token"].as_str().unwrap())["nickname"], "Ada");
+    let id_token = app.verified_id_token(tokens["id_token"].as_str().unwrap(), &fixture.client_id).await;
+    assert_eq!(id_token["nickname"], "Ada");
+    assert_eq!(id_token["sub"], fixture.user_id.as_str(), "session claims never replace the standard ones");
     let introspection = app.introspect(&fixture, access).await;
     assert_eq!(introspection["active"], true);
     assert_eq!(introspection["ext"], json!({"department": "billing"}));
@@ -214,6 +216,33 @@ async fn remember_false_records_the_decision_but_asks_again() {
     assert_eq!(read["skip"], false, "a decision that was not remembered does not let the next request skip");
     let sessions = own_admin(&app, Method::GET, &format!("sessions/consent?subject={}", fixture.user_id), None).await;
     assert_eq!(sessions.json(), json!([]));
+}
+
+#[tokio::test]
+async fn revoking_a_record_through_the_records_api_ends_its_hydra_consent_session() {
+    let app = TestApp::spawn().await;
+    let fixture = external(&app).await;
+    let browser = app.browser();
+    let consent = through_login(&app, &browser, &fixture, &Pkce::new(), true).await;
+    let body = json!({"grant_scope": ["openid", "email"], "remember": true});
+    let accepted =
+        own_admin(&app, Method::PUT, &format!("requests/consent/accept?consent_challenge={consent}"), Some(body)).await;
+    follow(&browser, &accepted).await;
+    let list = format!("sessions/consent?subject={}", fixture.user_id);
+    assert_eq!(own_admin(&app, Method::GET, &list, None).await.json().as_array().unwrap().len(), 1);
+    let records = app.get(&app.env_url(&format!("/users/{}/oauthConsents", fixture.user_id)), 200).await;
+    let revoke =
+        records["_embedded"]["oauthConsents"][0]["_links"]["consent.revoke"]["href"].as_str().unwrap().to_owned();
+    let revoked = Answer::of(
+        app.client
+            .patch(revoke)
+            .bearer_auth(&app.token)
+            .header("Content-Type", "application/vnd.pingidentity.consent.revoke+json")
+            .body(r#"{"status":"REVOKED"}"#),
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(own_admin(&app, Method::GET, &list, None).await.json(), json!([]));
 }
 
 #[tokio::test]
