@@ -382,3 +382,20 @@ async fn consent_sessions_page_with_a_link_header_and_login_sessions_can_be_ende
     let read = own_admin(&app, Method::GET, &format!("requests/login?login_challenge={login}"), None).await.json();
     assert_eq!(read["skip"], false);
 }
+
+#[tokio::test]
+async fn no_code_is_issued_when_the_accepted_consent_was_revoked_before_the_browser_came_back() {
+    let app = TestApp::spawn().await;
+    let fixture = external(&app).await;
+    let browser = app.browser();
+    let consent = through_login(&app, &browser, &fixture, &Pkce::new(), true).await;
+    let body = json!({"grant_scope": ["openid", "email"], "remember": true});
+    let accepted =
+        own_admin(&app, Method::PUT, &format!("requests/consent/accept?consent_challenge={consent}"), Some(body)).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let path = format!("sessions/consent?subject={}&all=true", fixture.user_id);
+    assert_eq!(own_admin(&app, Method::DELETE, &path, None).await.status, 204);
+    let back = Answer::of(browser.client.get(accepted.json()["redirect_to"].as_str().unwrap())).await;
+    assert_eq!(back.status, 400, "an error page, not a code: {}", back.text);
+    assert!(back.header("Location").is_none());
+}

@@ -237,56 +237,54 @@ pub async fn record_consent(
     Ok(consent)
 }
 
-/// Records a decision taken in the authorization flow for a registered application, enriched from
-/// the browser's request exactly as the records API enriches a client's.
-#[allow(clippy::too_many_arguments)]
+/// A decision taken in the authorization flow, for a registered application.
+#[derive(Clone, Debug)]
+pub struct FlowDecision<'a> {
+    /// The application.
+    pub app: &'a crate::domain::applications::Application,
+    /// The user.
+    pub user: UserId,
+    /// The scopes decided on.
+    pub scopes: Vec<String>,
+    /// `ACCEPTED` or `DECLINED`.
+    pub status: ConsentStatus,
+    /// Who asked: the consent page, nobody (implicit), or an external consent app.
+    pub source: ConsentSource,
+    /// Whether later authorizations may rely on it without asking again.
+    pub remembered: bool,
+    /// When it ends.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Records a flow decision, enriched from the browser's request exactly as the records API enriches
+/// a client's.
 pub async fn record_flow_decision(
     store: &Store,
     enricher: &Enricher,
-    app: &crate::domain::applications::Application,
-    user: UserId,
-    scopes: Vec<String>,
-    status: ConsentStatus,
-    source: ConsentSource,
+    decision: FlowDecision<'_>,
     context: &RequestContext,
-) -> Result<Consent, DomainError> {
-    record_remembered_decision(store, enricher, app, user, scopes, status, source, context, true, None).await
-}
-
-/// Like [`record_flow_decision`], saying whether later authorizations may rely on the record and when it ends.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_remembered_decision(
-    store: &Store,
-    enricher: &Enricher,
-    app: &crate::domain::applications::Application,
-    user: UserId,
-    scopes: Vec<String>,
-    status: ConsentStatus,
-    source: ConsentSource,
-    context: &RequestContext,
-    remembered: bool,
-    expires_at: Option<DateTime<Utc>>,
 ) -> Result<Consent, DomainError> {
     let now = crate::domain::now();
     let detected = enricher.device(context.user_agent.as_deref());
+    let app = decision.app;
     let consent = Consent {
         id: ConsentId::new(),
         environment_id: app.environment_id,
-        user_id: user,
+        user_id: decision.user,
         application_id: app.id,
         application_name: app.name.clone(),
         application_kind: ApplicationKind::PingOne,
-        scopes,
-        status,
+        scopes: decision.scopes,
+        status: decision.status,
         browser: detected.browser,
         operating_system: detected.operating_system,
         device_type: detected.device_type,
         location: enricher.locate(context.client_ip),
         consented_at: now,
         updated_at: now,
-        expires_at,
-        source,
-        remembered,
+        expires_at: decision.expires_at,
+        source: decision.source,
+        remembered: decision.remembered,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)

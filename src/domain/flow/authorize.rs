@@ -13,7 +13,7 @@ use super::{
 };
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::{Application, GrantType, PkceEnforcement, ResponseType};
-use crate::domain::consents::{ConsentSource, ConsentStatus, RequestContext, record_flow_decision};
+use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
 use crate::domain::environments::Environment;
 use crate::domain::ids::{ApplicationId, AuthorizationId, SessionId, UserId};
 use crate::store::StoreError;
@@ -307,11 +307,15 @@ pub(super) async fn after_login(
         record_flow_decision(
             cx.store,
             cx.enricher,
-            &app,
-            user,
-            plan.implicit.clone(),
-            ConsentStatus::Accepted,
-            ConsentSource::Implicit,
+            FlowDecision {
+                app: &app,
+                user,
+                scopes: plan.implicit.clone(),
+                status: ConsentStatus::Accepted,
+                source: ConsentSource::Implicit,
+                remembered: true,
+                expires_at: None,
+            },
             request,
         )
         .await?;

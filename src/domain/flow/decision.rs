@@ -7,7 +7,7 @@ use super::plan::plan;
 use super::{FlowContext, FlowError, PendingAuthorization, error_redirect, redirect_with};
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::Application;
-use crate::domain::consents::{ConsentSource, ConsentStatus, RequestContext, record_flow_decision};
+use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
 use crate::domain::error::{DomainError, FieldError};
 use crate::domain::grants::{Claims, Grant};
 use crate::domain::ids::{ApplicationId, ConsentId, GrantId, UserId};
@@ -128,11 +128,15 @@ pub async fn decide(
             record_flow_decision(
                 cx.store,
                 cx.enricher,
-                &app,
-                user,
-                asked,
-                ConsentStatus::Declined,
-                ConsentSource::ConsentPage,
+                FlowDecision {
+                    app: &app,
+                    user,
+                    scopes: asked,
+                    status: ConsentStatus::Declined,
+                    source: ConsentSource::ConsentPage,
+                    remembered: true,
+                    expires_at: None,
+                },
                 &context,
             )
             .await?;
@@ -159,11 +163,15 @@ pub async fn decide(
         record_flow_decision(
             cx.store,
             cx.enricher,
-            &app,
-            user,
-            recorded,
-            ConsentStatus::Accepted,
-            ConsentSource::ConsentPage,
+            FlowDecision {
+                app: &app,
+                user,
+                scopes: recorded,
+                status: ConsentStatus::Accepted,
+                source: ConsentSource::ConsentPage,
+                remembered: true,
+                expires_at: None,
+            },
             &context,
         )
         .await?;
@@ -179,27 +187,27 @@ pub async fn decide(
             pending.state.as_deref(),
         ));
     }
-    Ok(issue_code(cx, &app, user, scopes, auth_time, &pending, None).await?)
+    issue_code(cx, &app, user, scopes, auth_time, &pending, None).await
 }
 
-/// The records that grant each of `scopes`: for every scope, the newest accepted record holding it.
-pub(super) async fn backing_records(
+/// The records that grant `scopes`: for every scope, the newest accepted record holding it; `None`
+/// when some scope has no record behind it (it was revoked or expired meanwhile).
+async fn backing_records(
     cx: &FlowContext<'_>,
     app: &Application,
     user: UserId,
     scopes: &[String],
     now: DateTime<Utc>,
-) -> Result<Vec<ConsentId>, StoreError> {
+) -> Result<Option<Vec<ConsentId>>, StoreError> {
     let records = cx.store.accepted_consents(cx.env, user, app.id, now).await?;
     let mut ids: Vec<ConsentId> = Vec::new();
     for scope in scopes {
-        if let Some(record) = records.iter().find(|r| r.scopes.contains(scope))
-            && !ids.contains(&record.id)
-        {
+        let Some(record) = records.iter().find(|r| r.scopes.contains(scope)) else { return Ok(None) };
+        if !ids.contains(&record.id) {
             ids.push(record.id);
         }
     }
-    Ok(ids)
+    Ok(Some(ids))
 }
 
 /// Creates the grant behind a new authorization code and answers the redirect carrying the code.
@@ -211,9 +219,12 @@ pub(super) async fn issue_code(
     auth_time: DateTime<Utc>,
     pending: &PendingAuthorization,
     claims: Option<(Option<Claims>, Option<Claims>)>,
-) -> Result<String, DomainError> {
+) -> Result<String, FlowError> {
     let now = crate::domain::now();
-    let consent_ids = backing_records(cx, app, user, &scopes, now).await?;
+    // Every granted scope rests on a record in the ledger, or no code is issued.
+    let Some(consent_ids) = backing_records(cx, app, user, &scopes, now).await? else {
+        return Err(FlowError::ErrorPage("The consent behind this sign-in is no longer in force.".into()));
+    };
     let grant = Grant {
         id: GrantId::new(),
         client_id: app.id,

@@ -6,7 +6,7 @@ use super::super::plan::plan;
 use super::super::{FlowContext, PendingAuthorization, PendingKind};
 use super::*;
 use crate::auth::secrets::{opaque_token, token_digest};
-use crate::domain::consents::{ConsentSource, ConsentStatus, RequestContext, record_remembered_decision};
+use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
 use crate::store::{StoreError, StoredChallenge};
@@ -153,17 +153,19 @@ pub async fn accept_consent(
     if !new.is_empty() {
         let expires_at =
             (accept.remember_for > 0).then(|| crate::domain::now() + Duration::seconds(accept.remember_for));
-        record_remembered_decision(
+        record_flow_decision(
             cx.store,
             cx.enricher,
-            &app,
-            user,
-            new,
-            ConsentStatus::Accepted,
-            ConsentSource::ConsentApp,
+            FlowDecision {
+                app: &app,
+                user,
+                scopes: new,
+                status: ConsentStatus::Accepted,
+                source: ConsentSource::ConsentApp,
+                remembered: accept.remember,
+                expires_at,
+            },
             &context_of(&pending),
-            accept.remember,
-            expires_at,
         )
         .await?;
     }
@@ -188,17 +190,19 @@ pub async fn reject_challenge(
         let plan = plan(cx.store, cx.env, &app, user, &pending.scopes, true).await?;
         let declined: Vec<String> = plan.ask.into_iter().map(|c| c.name).collect();
         let declined = if declined.is_empty() { pending.scopes.clone() } else { declined };
-        record_remembered_decision(
+        record_flow_decision(
             cx.store,
             cx.enricher,
-            &app,
-            user,
-            declined,
-            ConsentStatus::Declined,
-            ConsentSource::ConsentApp,
+            FlowDecision {
+                app: &app,
+                user,
+                scopes: declined,
+                status: ConsentStatus::Declined,
+                source: ConsentSource::ConsentApp,
+                remembered: true,
+                expires_at: None,
+            },
             &context_of(&pending),
-            true,
-            None,
         )
         .await?;
     }

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::super::authorize::{Authorized, after_login};
-use super::super::decision::{backing_records, issue_code};
+use super::super::decision::issue_code;
 use super::super::{FlowContext, FlowError, PendingAuthorization, PendingKind, SESSION_LIFETIME, Step, error_redirect};
 use super::*;
 use crate::auth::secrets::{opaque_token, token_digest};
@@ -110,13 +110,6 @@ pub(crate) async fn resume_consent(
     }
     let app = cx.store.get_application(cx.env, pending.client_id).await?;
     let now = crate::domain::now();
-    // Every granted scope must rest on a record in the ledger before a code is issued.
-    let backing = backing_records(cx, &app, user, &grant_scope, now).await?;
-    let records = cx.store.accepted_consents(cx.env, user, app.id, now).await?;
-    let covered = grant_scope.iter().all(|s| records.iter().any(|r| backing.contains(&r.id) && r.scopes.contains(s)));
-    if !covered {
-        return Err(FlowError::ErrorPage("The consent behind this sign-in is no longer in force.".into()));
-    }
     let auth_time =
         cx.store.browser_session_by_id(cx.env, session, now).await?.and_then(|s| s.authenticated_at).unwrap_or(now);
     let location =
