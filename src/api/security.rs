@@ -39,3 +39,15 @@ async fn verify_bearer(request: &Request, bearer: Bearer) -> poem::Result<Princi
             .into()),
     }
 }
+
+/// The token of an `Authorization: Bearer` header, for endpoints outside the management API's
+/// security scheme (userinfo, the Hydra-compatible admin API).
+pub fn bearer_token(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}

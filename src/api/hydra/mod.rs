@@ -13,6 +13,7 @@ use poem::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::security::bearer_token;
 use crate::auth::tokens::TokenError;
 use crate::domain::applications::{Application, GrantType, ResponseType, TokenAuthMethod};
 use crate::domain::error::DomainError;
@@ -37,19 +38,12 @@ fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
 async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<EnvironmentId, ChallengeError> {
     let not_found = || ChallengeError::NotFound("Unable to locate the resource.".into());
     let env = EnvironmentId::parse(env_id).ok_or_else(not_found)?;
-    let token = request
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
-        .ok_or_else(|| {
-            ChallengeError::Unauthorized(
-                "A worker access token of this environment is required (Authorization: Bearer).".into(),
-            )
-        })?;
-    let principal = match state.tokens.verify(&token).await {
+    let token = bearer_token(request).ok_or_else(|| {
+        ChallengeError::Unauthorized(
+            "A worker access token of this environment is required (Authorization: Bearer).".into(),
+        )
+    })?;
+    let principal = match state.tokens.verify(token).await {
         Ok(principal) => principal,
         Err(TokenError::Unexpected(cause)) => return Err(ChallengeError::Unexpected(cause)),
         Err(refused) => return Err(ChallengeError::Unauthorized(format!("The access token was refused: {refused}."))),

@@ -12,6 +12,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Form, Json};
 
+use super::security::bearer_token;
 use super::{ApiTags, resource_id};
 use crate::domain::grants::{self, BearerError};
 use crate::domain::ids::EnvironmentId;
@@ -186,14 +187,7 @@ impl OAuthApi {
         let Some(env) = EnvironmentId::parse(&env_id) else {
             return BearerError::InvalidToken("Unknown environment.".into()).into();
         };
-        let bearer = request
-            .headers()
-            .get("Authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        match grants::userinfo(&state.store, &state.tokens, env, bearer).await {
+        match grants::userinfo(&state.store, &state.tokens, env, bearer_token(request)).await {
             Ok(info) => UserInfoResponse::Claims(
                 Json(UserInfoOut {
                     sub: info.sub,
