@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entities::{authorization_code, consent, grant, grant_consent, refresh_token, revoked_token};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::Value as Json;
 
@@ -118,38 +118,36 @@ impl Store {
     }
 
     /// Whether a grant stands at `now`: not revoked, and none of its consent records revoked,
-    /// declined or expired.
+    /// declined or expired. One query: the grant, unless a withdrawn record stands behind it.
     pub async fn grant_active(&self, env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let live = grant::Entity::find()
-            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(grant::Column::Id.eq(id.as_uuid()))
-            .filter(grant::Column::RevokedAt.is_null())
-            .one(&self.db)
-            .await?
-            .is_some();
-        if !live {
-            return Ok(false);
-        }
         let behind = Query::select()
             .column(grant_consent::Column::ConsentId)
             .from(grant_consent::Entity)
             .and_where(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
             .and_where(grant_consent::Column::GrantId.eq(id.as_uuid()))
             .to_owned();
-        let withdrawn = consent::Entity::find()
-            .filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(consent::Column::Id.in_subquery(behind))
-            .filter(
+        let withdrawn = Query::select()
+            .expr(Expr::val(1))
+            .from(consent::Entity)
+            .and_where(consent::Column::EnvironmentId.eq(env.as_uuid()))
+            .and_where(consent::Column::Id.in_subquery(behind))
+            .cond_where(
                 sea_orm::Condition::any()
                     .add(consent::Column::Status.ne("ACCEPTED"))
                     .add(consent::Column::ExpiresAt.lte(now)),
             )
+            .to_owned();
+        let standing = grant::Entity::find()
+            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(grant::Column::Id.eq(id.as_uuid()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(Expr::exists(withdrawn).not())
             .select_only()
-            .column(consent::Column::Id)
+            .column(grant::Column::Id)
             .into_tuple::<uuid::Uuid>()
             .one(&self.db)
             .await?;
-        Ok(withdrawn.is_none())
+        Ok(standing.is_some())
     }
 
     /// Revokes a grant (its refresh tokens stop working; its access tokens introspect inactive).
