@@ -43,6 +43,9 @@ pub struct Config {
     pub secret_key_file: String,
     /// `ASSENT_TOKEN_LIFETIME_SECS`: access token lifetime.
     pub token_lifetime_secs: i64,
+    /// `ASSENT_TOKEN_RECHECK_MS`: how long a node believes a token still stands before asking the
+    /// database again (0 to 1000); the bound on how late another node's revocation takes effect.
+    pub token_recheck_ms: u64,
     /// `ASSENT_CODE_LIFETIME_SECS`: authorization code lifetime (1 to 60).
     pub code_lifetime_secs: i64,
     /// `ASSENT_CHALLENGE_LIFETIME_SECS`: how long login and consent pages and external challenges stay valid.
@@ -74,6 +77,7 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: "assent.key".into(),
             token_lifetime_secs: 3600,
+            token_recheck_ms: 1000,
             code_lifetime_secs: 60,
             challenge_lifetime_secs: 600,
             db_max_connections: 16,
@@ -104,6 +108,8 @@ pub struct Settings {
     pub secrets: SecretBox,
     /// Access token lifetime in seconds.
     pub token_lifetime_secs: i64,
+    /// How long a token found standing is believed on this node.
+    pub token_recheck: Duration,
     /// Authorization code lifetime.
     pub code_lifetime: chrono::Duration,
     /// Login and consent page and challenge lifetime.
@@ -176,6 +182,9 @@ impl Config {
         if !(60..=86_400).contains(&self.token_lifetime_secs) {
             return Err(bad("token_lifetime_secs", "must be between 60 and 86400".into()));
         }
+        if self.token_recheck_ms > 1000 {
+            return Err(bad("token_recheck_ms", "must be between 0 and 1000".into()));
+        }
         if !(1..=60).contains(&self.code_lifetime_secs) {
             return Err(bad("code_lifetime_secs", "must be between 1 and 60".into()));
         }
@@ -215,6 +224,7 @@ impl Config {
             log_level: self.log_level,
             secrets,
             token_lifetime_secs: self.token_lifetime_secs,
+            token_recheck: Duration::from_millis(self.token_recheck_ms),
             code_lifetime: chrono::Duration::seconds(self.code_lifetime_secs),
             challenge_lifetime: chrono::Duration::seconds(self.challenge_lifetime_secs),
             request_body_limit: self.request_body_limit,

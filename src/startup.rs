@@ -37,8 +37,13 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
     let store = Store::connect(&settings.store)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database (ASSENT_DATABASE_URL): {e}"))?;
-    let tokens =
-        TokenService::new(store.clone(), settings.secrets.clone(), public_url.clone(), settings.token_lifetime_secs);
+    let tokens = TokenService::new(
+        store.clone(),
+        settings.secrets.clone(),
+        public_url.clone(),
+        settings.token_lifetime_secs,
+        settings.token_recheck,
+    );
     Ok(AppState {
         store,
         tokens: Arc::new(tokens),

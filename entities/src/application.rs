@@ -26,6 +26,7 @@ pub struct Model {
     pub secret_sealed: Vec<u8>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub credential_version: i32,
 }
 
 /// No relations are navigated through the ORM.

@@ -9,6 +9,7 @@ mod m20261123_000004_application_consent_and_scopes;
 mod m20261123_000005_index_consents_by_application_and_status;
 mod m20261123_000006_authorization_flow;
 mod m20261123_000007_external_login_and_consent_apps;
+mod m20261201_000008_token_liveness_and_login_throttles;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_index_consents_by_application_and_status::Migration),
             Box::new(m20261123_000006_authorization_flow::Migration),
             Box::new(m20261123_000007_external_login_and_consent_apps::Migration),
+            Box::new(m20261201_000008_token_liveness_and_login_throttles::Migration),
         ]
     }
 }

@@ -121,7 +121,7 @@ async fn metadata(state: &AppState, env_id: &str) -> Result<Json<ServerMetadata>
             "email",
         ]),
         revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
-        introspection_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
+        introspection_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post"]),
         authorization_response_iss_parameter_supported: true,
         issuer,
     }))

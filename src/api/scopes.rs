@@ -53,7 +53,8 @@ impl From<ConsentPolicy> for Consent {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeIn {
-    /// The scope string clients request (RFC 6749 scope-token), unique in the environment.
+    /// The scope string clients request (RFC 6749 scope-token), unique in the environment. Names
+    /// starting with `p1:` are reserved for the platform (`INVALID_VALUE`).
     pub name: String,
     /// What granting it allows; shown on the consent page.
     pub description: Option<String>,

@@ -17,21 +17,8 @@ pub struct BearerToken(pub Principal);
 async fn verify_bearer(request: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state =
         request.data::<AppState>().ok_or_else(|| ApiError::unexpected("application state missing from request"))?;
-    match state.tokens.verify(&bearer.token).await {
-        // A user's token lives only as long as its grant and the consent behind it.
-        Ok(principal) if principal.grant_id.is_some() => {
-            match crate::domain::grants::token_active(&state.store, &principal).await {
-                Ok(true) => Ok(principal),
-                Ok(false) => Err(ApiError::new(ErrorCode::AccessFailed)
-                    .with_detail(
-                        "INVALID_TOKEN",
-                        None,
-                        "The access token was revoked, or the consent behind it withdrawn.",
-                    )
-                    .into()),
-                Err(error) => Err(ApiError::unexpected(error.to_string()).into()),
-            }
-        }
+    // A token lives only as long as what it was issued under: its client, credentials, user, grant and consent.
+    match state.tokens.authenticate(&bearer.token).await {
         Ok(principal) => Ok(principal),
         Err(TokenError::Unexpected(cause)) => Err(ApiError::unexpected(cause).into()),
         Err(refused) => Err(ApiError::new(ErrorCode::AccessFailed)

@@ -59,7 +59,8 @@ pub struct UserUpdate {
     /// New name parts; `null` removes both.
     #[serde(default)]
     pub name: MaybeUndefined<NameUpdate>,
-    /// Enable or disable the user.
+    /// Enable or disable the user. Disabling ends the user's grants, tokens and browser sessions at
+    /// once; enabling again does not bring them back.
     #[serde(default)]
     pub enabled: MaybeUndefined<bool>,
     /// New password.
@@ -292,7 +293,8 @@ impl UsersApi {
 
     /// Delete a user
     ///
-    /// Removes the user. Consent records of the user are kept as evidence.
+    /// Removes the user and ends everything they signed in to: their grants, refresh and access
+    /// tokens and browser sessions. Consent records of the user are kept as evidence.
     /// **Permissions:** a worker token of this environment.
     #[oai(path = "/v1/environments/:envId/users/:userId", method = "delete", operation_id = "users.delete")]
     async fn delete_user(

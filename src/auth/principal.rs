@@ -3,6 +3,9 @@
 use crate::domain::error::DomainError;
 use crate::domain::ids::{EnvironmentId, UserId};
 
+/// Scope names under this prefix belong to the platform; tenants cannot create or rename into it.
+pub const RESERVED_PREFIX: &str = "p1:";
+
 /// Scope of worker tokens: full management of their own environment.
 pub const ADMIN_SCOPE: &str = "p1:admin";
 
@@ -32,6 +35,15 @@ pub struct Principal {
     pub issued_at: i64,
     /// Claims an external consent app attached (`ext`).
     pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The client's credential version when the token was issued (client_credentials tokens).
+    pub credential_version: i32,
+}
+
+impl Principal {
+    /// Whether the token speaks for its client alone (client_credentials), with no user behind it.
+    pub fn is_client_itself(&self) -> bool {
+        self.grant_id.is_none() && self.subject == self.client_id
+    }
 }
 
 impl Principal {
@@ -45,10 +57,17 @@ impl Principal {
         if self.environment_id == env { Ok(()) } else { Err(DomainError::NotFound) }
     }
 
+    /// Whether the token carries administrative power: the admin scope on a client_credentials
+    /// token (only WORKER applications get it). A token that carries a user never does, whatever
+    /// scopes it names.
+    pub fn is_admin(&self) -> bool {
+        self.is_client_itself() && self.has_scope(ADMIN_SCOPE)
+    }
+
     /// Admits an administrator (worker) of `env`.
     pub fn require_admin(&self, env: EnvironmentId) -> Result<(), DomainError> {
         self.enter(env)?;
-        if self.has_scope(ADMIN_SCOPE) {
+        if self.is_admin() {
             Ok(())
         } else {
             Err(DomainError::Forbidden(format!(
@@ -61,7 +80,7 @@ impl Principal {
     /// look exactly like missing ones.
     pub fn require_admin_or_self(&self, env: EnvironmentId, user: UserId, scope: &str) -> Result<(), DomainError> {
         self.enter(env)?;
-        if self.has_scope(ADMIN_SCOPE) {
+        if self.is_admin() {
             return Ok(());
         }
         if self.subject != user.to_string() {

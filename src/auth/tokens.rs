@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -45,6 +46,10 @@ pub struct Claims {
     /// Claims an external consent app attached (Hydra's `session.access_token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The client's credential version at issue (client_credentials tokens); rotating the secret
+    /// or disabling the client moves it on, and older tokens stop standing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cver: Option<i32>,
 }
 
 /// The claims of an OpenID Connect ID token (OIDC Core §2).
@@ -79,6 +84,9 @@ pub enum TokenError {
     /// Past its `exp`.
     #[error("the token has expired")]
     Expired,
+    /// Revoked, or what it rests on (client, credentials, user, grant, consent) has ended.
+    #[error("the token was revoked, or what it was issued under has ended")]
+    Ended,
     /// Keys could not be loaded.
     #[error("unexpected: {0}")]
     Unexpected(String),
@@ -100,6 +108,25 @@ struct EnvKeys {
     jwks: Vec<PublicJwk>,
 }
 
+/// A token whose signature was verified, and what is known of its standing.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    standing: Standing,
+}
+
+/// Whether a verified token still stands, as last checked.
+#[derive(Clone, Copy)]
+enum Standing {
+    /// Not checked yet.
+    Unchecked,
+    /// Found standing at `at`, when the store's ending count was `endings`; any later ending on
+    /// this node forces a new check.
+    Since { at: Instant, endings: u64 },
+    /// Found ended: revoked, or what it rests on ended. That is final.
+    Ended,
+}
+
 /// Issues and verifies tokens; keys are loaded once per environment and kept in memory.
 pub struct TokenService {
     store: Store,
@@ -110,7 +137,10 @@ pub struct TokenService {
     /// Client secrets already verified against their stored hash.
     pub client_secrets: super::password::VerifiedSecrets,
     /// Tokens already verified, by SHA-256 of the token, until they expire.
-    verified: std::sync::RwLock<HashMap<[u8; 32], Principal>>,
+    verified: std::sync::RwLock<HashMap<[u8; 32], Verified>>,
+    /// How long a token found standing is believed without asking the database again: the bound
+    /// on how late another node's revocation takes effect here.
+    recheck: Duration,
 }
 
 /// Most verified tokens remembered; past that, expired ones are dropped (or all, if none expired).
@@ -122,8 +152,8 @@ struct UnverifiedEnv {
 }
 
 impl TokenService {
-    /// A service issuing tokens valid for `lifetime_secs`.
-    pub fn new(store: Store, secrets: SecretBox, public_url: String, lifetime_secs: i64) -> Self {
+    /// A service issuing tokens valid for `lifetime_secs`, re-checking standing tokens every `recheck`.
+    pub fn new(store: Store, secrets: SecretBox, public_url: String, lifetime_secs: i64, recheck: Duration) -> Self {
         Self {
             store,
             secrets,
@@ -132,6 +162,7 @@ impl TokenService {
             keys: RwLock::new(HashMap::new()),
             client_secrets: super::password::VerifiedSecrets::default(),
             verified: std::sync::RwLock::new(HashMap::new()),
+            recheck,
         }
     }
 
@@ -168,16 +199,10 @@ impl TokenService {
         Ok(self.keys(env).await?.jwks.clone())
     }
 
-    /// Signs a token for `subject` of `client_id` in `env` with `scopes`, tied to `grant` when a user granted it.
-    pub async fn issue(
-        &self,
-        env: EnvironmentId,
-        client_id: &str,
-        subject: &str,
-        scopes: &[String],
-        grant: Option<String>,
-        ext: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<IssuedToken, DomainError> {
+    /// Signs a token for `subject` of `client_id` in `env` with `scopes`: tied to its grant when a
+    /// user granted it, to the client's credential version when the client asked for itself.
+    pub async fn issue(&self, env: EnvironmentId, basis: TokenBasis<'_>) -> Result<IssuedToken, DomainError> {
+        let TokenBasis { client_id, subject, scopes, grant, ext, credential_version } = basis;
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer(env),
@@ -191,6 +216,7 @@ impl TokenService {
             jti: uuid::Uuid::now_v7().to_string(),
             gid: grant,
             ext,
+            cver: credential_version,
         };
         let token = self.sign(env, &claims).await?;
         Ok(IssuedToken { token, expires_in: self.lifetime_secs })
@@ -241,16 +267,55 @@ impl TokenService {
     }
 
     /// Verifies signature, issuer, audience and expiry; the environment comes from the token itself.
-    /// A token verified once is remembered by its hash until it expires, so repeat calls skip the signature check.
+    /// Says nothing of whether it was revoked since: that is [`TokenService::authenticate`].
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let now = chrono::Utc::now().timestamp();
-        if let Some(principal) = self.verified.read().ok().and_then(|cache| cache.get(&key).cloned()) {
-            if principal.expires_at > now {
+        let key = cache_key(token);
+        match self.cached(&key)? {
+            Some(verified) => Ok(verified.principal),
+            None => self.verify_and_remember(token, key).await,
+        }
+    }
+
+    /// Verifies the token and that it still stands: not revoked, its client enabled with the same
+    /// credentials, and for a user's token its user, grant and consent records. A standing token is
+    /// believed for `recheck` at most, and not at all after this node ended anything.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, TokenError> {
+        let key = cache_key(token);
+        let endings = self.store.endings();
+        let principal = match self.cached(&key)? {
+            Some(Verified { standing: Standing::Ended, .. }) => return Err(TokenError::Ended),
+            Some(Verified { principal, standing: Standing::Since { at, endings: seen } })
+                if seen == endings && at.elapsed() < self.recheck =>
+            {
                 return Ok(principal);
             }
-            return Err(TokenError::Expired);
+            Some(Verified { principal, .. }) => principal,
+            None => self.verify_and_remember(token, key).await?,
+        };
+        let standing = crate::domain::grants::token_active(&self.store, &principal)
+            .await
+            .map_err(|e| TokenError::Unexpected(e.to_string()))?;
+        if let Ok(mut cache) = self.verified.write()
+            && let Some(entry) = cache.get_mut(&key)
+        {
+            entry.standing = if standing { Standing::Since { at: Instant::now(), endings } } else { Standing::Ended };
         }
+        if standing { Ok(principal) } else { Err(TokenError::Ended) }
+    }
+
+    /// The remembered verification of a token, if any; an expired one is refused.
+    fn cached(&self, key: &[u8; 32]) -> Result<Option<Verified>, TokenError> {
+        let found = self.verified.read().ok().and_then(|cache| cache.get(key).cloned());
+        match found {
+            Some(verified) if verified.principal.expires_at <= chrono::Utc::now().timestamp() => {
+                Err(TokenError::Expired)
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn verify_and_remember(&self, token: &str, key: [u8; 32]) -> Result<Principal, TokenError> {
+        let now = chrono::Utc::now().timestamp();
         let (env, claims) = self.verify_signature(token).await?;
         let principal = Principal {
             environment_id: env,
@@ -262,15 +327,17 @@ impl TokenService {
             grant_id: claims.gid,
             issued_at: claims.iat,
             ext: claims.ext,
+            credential_version: claims.cver.unwrap_or(0),
         };
         if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CAPACITY {
-                cache.retain(|_, p| p.expires_at > now);
+                cache.retain(|_, v| v.principal.expires_at > now);
                 if cache.len() >= VERIFIED_CAPACITY {
                     cache.clear();
                 }
             }
-            cache.insert(key, principal.clone());
+            // Never checked yet: `authenticate` checks standing before believing it.
+            cache.entry(key).or_insert(Verified { principal: principal.clone(), standing: Standing::Unchecked });
         }
         Ok(principal)
     }
@@ -296,6 +363,27 @@ impl TokenService {
         })?;
         Ok((env, data.claims))
     }
+}
+
+fn cache_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// What a token is issued on.
+#[derive(Clone, Debug, Default)]
+pub struct TokenBasis<'a> {
+    /// The client it is issued to.
+    pub client_id: &'a str,
+    /// The user, or the client itself.
+    pub subject: &'a str,
+    /// Granted scopes.
+    pub scopes: &'a [String],
+    /// The grant, for a user's token.
+    pub grant: Option<String>,
+    /// Claims an external consent app attached.
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The client's credential version, for a client_credentials token.
+    pub credential_version: Option<i32>,
 }
 
 /// Reads the `env` claim before verification, to know whose keys verify the signature.

@@ -6,6 +6,7 @@ use super::error::{DomainError, FieldError, Validator};
 use super::ids::{EnvironmentId, ScopeId};
 use super::paging::{Page, PageRequest};
 use super::text::optional_text;
+use crate::auth::principal::RESERVED_PREFIX;
 use crate::store::Store;
 
 /// Whether the user is asked before a scope is granted.
@@ -116,9 +117,23 @@ struct Settings {
     block_services: bool,
 }
 
-fn validate(draft: ScopeDraft) -> Result<Settings, DomainError> {
+/// The platform's own namespace: `p1:` names carry administrative or self-service power, so a
+/// tenant may neither create one nor rename a scope into it (`current` is the scope's name today).
+fn unreserved(name: String, current: Option<&str>) -> Result<String, FieldError> {
+    let reserved = name.get(..RESERVED_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_PREFIX));
+    if reserved && current != Some(name.as_str()) {
+        Err(FieldError::invalid(
+            "name",
+            format!("Scope names starting with '{RESERVED_PREFIX}' are reserved for the platform."),
+        ))
+    } else {
+        Ok(name)
+    }
+}
+
+fn validate(draft: ScopeDraft, current: Option<&str>) -> Result<Settings, DomainError> {
     let mut v = Validator::default();
-    let name = v.check(scope_name(draft.name));
+    let name = v.check(scope_name(draft.name).and_then(|name| unreserved(name, current)));
     let description = v.check(optional_text("description", draft.description, 512));
     v.finish(|| {
         Some(Settings {
@@ -132,7 +147,7 @@ fn validate(draft: ScopeDraft) -> Result<Settings, DomainError> {
 
 /// Creates a scope; its name must be free in the environment.
 pub async fn create_scope(store: &Store, env: EnvironmentId, draft: ScopeDraft) -> Result<Scope, DomainError> {
-    let settings = validate(draft)?;
+    let settings = validate(draft, None)?;
     let now = super::now();
     let scope = Scope {
         id: ScopeId::new(),
@@ -174,7 +189,7 @@ pub async fn replace_scope(
     draft: ScopeDraft,
 ) -> Result<Scope, DomainError> {
     let mut scope = store.get_scope(env, id).await?;
-    let settings = validate(draft)?;
+    let settings = validate(draft, Some(&scope.name))?;
     if scope.built_in && settings.name != scope.name {
         return Err(DomainError::field(FieldError::invalid(
             "name",

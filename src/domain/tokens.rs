@@ -3,8 +3,8 @@
 use super::applications::{AppType, Application, GrantType, TokenAuthMethod};
 use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
-use crate::auth::principal::ADMIN_SCOPE;
-use crate::auth::tokens::TokenService;
+use crate::auth::principal::{ADMIN_SCOPE, RESERVED_PREFIX};
+use crate::auth::tokens::{TokenBasis, TokenService};
 use crate::store::{Store, StoreError};
 
 /// RFC 6749 §5.2 error codes, each with a description for the client developer.
@@ -121,6 +121,11 @@ async fn client_credentials(
                 if granted.iter().any(|g| g == scope) {
                     continue;
                 }
+                if scope.starts_with(RESERVED_PREFIX) && !admin.contains(&scope) {
+                    return Err(OAuthError::InvalidScope(format!(
+                        "Scope '{scope}' is reserved: only WORKER applications get administrative scopes."
+                    )));
+                }
                 if !admin.contains(&scope) {
                     // Services get the environment scopes granted to them, unless one needs a user's consent and
                     // blocks services.
@@ -163,7 +168,14 @@ async fn client_credentials(
         }
     };
     let client_id = app.id.to_string();
-    let issued = tokens.issue(env, &client_id, &client_id, &scopes, None, None).await?;
+    let basis = TokenBasis {
+        client_id: &client_id,
+        subject: &client_id,
+        scopes: &scopes,
+        credential_version: Some(app.credential_version),
+        ..TokenBasis::default()
+    };
+    let issued = tokens.issue(env, basis).await?;
     Ok(TokenGrant {
         access_token: issued.token,
         expires_in: issued.expires_in,

@@ -205,7 +205,8 @@ fn apply_optional(
     }
 }
 
-/// Deletes a user. Consent records of the user stay in the ledger as evidence.
+/// Deletes a user, ending their grants, tokens and browser sessions. Their consent records stay in
+/// the ledger as evidence.
 pub async fn delete_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<(), DomainError> {
-    Ok(store.delete_user(env, id).await?)
+    Ok(store.delete_user(env, id, crate::domain::now()).await?)
 }

@@ -1,15 +1,16 @@
 //! Applications, scoped by environment; enum settings are stored by their wire names.
 
 use entities::application;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::error::{conflict_on, touched};
+use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
 use crate::domain::applications::{
     AppType, Application, ClientSecret, ConsentMethod, GrantType, PkceEnforcement, Protocol, ResponseType,
@@ -93,6 +94,7 @@ pub(super) fn to_row(app: &Application, secret: &ClientSecret) -> application::M
         secret_sealed: secret.sealed.clone(),
         created_at: app.created_at,
         updated_at: app.updated_at,
+        credential_version: app.credential_version,
     }
 }
 
@@ -114,6 +116,7 @@ fn to_domain(row: application::Model) -> Result<Application, StoreError> {
         scopes: strings_from_json(&row.scopes)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        credential_version: row.credential_version,
     })
 }
 
@@ -192,9 +195,18 @@ impl Store {
         query.all(&self.db).await?.into_iter().map(to_domain).collect()
     }
 
-    /// Writes every setting of `app` (not its secret).
+    /// Writes every setting of `app` (not its secret). Disabling it ends its grants and moves its
+    /// credential version on, so no token issued before stands again, even once it is re-enabled.
     pub async fn update_application(&self, env: EnvironmentId, app: &Application) -> Result<(), StoreError> {
-        let result = application::Entity::update_many()
+        let tx = self.db.begin().await?;
+        let mut update = application::Entity::update_many();
+        if !app.enabled {
+            update = update.col_expr(
+                application::Column::CredentialVersion,
+                Expr::col(application::Column::CredentialVersion).add(1),
+            );
+        }
+        let result = update
             .col_expr(application::Column::Name, Expr::value(app.name.clone()))
             .col_expr(application::Column::Description, Expr::value(app.description.clone()))
             .col_expr(application::Column::Enabled, Expr::value(app.enabled))
@@ -213,9 +225,32 @@ impl Store {
             .col_expr(application::Column::UpdatedAt, Expr::value(app.updated_at))
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(app.id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        if !app.enabled {
+            revoke_grants_of(&tx, env, GrantsOf::Client(app.id), app.updated_at).await?;
+        }
+        tx.commit().await?;
+        if !app.enabled {
+            self.ended();
+        }
+        Ok(())
+    }
+
+    /// Whether a client still exists and is enabled, and its credential version; `None` once deleted.
+    pub async fn client_standing(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+    ) -> Result<Option<(bool, i32)>, StoreError> {
+        Ok(one(env, id)
+            .select_only()
+            .column(application::Column::Enabled)
+            .column(application::Column::CredentialVersion)
+            .into_tuple::<(bool, i32)>()
+            .one(&self.db)
+            .await?)
     }
 
     /// How many applications of the environment list the scope `name`.
@@ -229,7 +264,8 @@ impl Store {
         Ok(scoped(env).filter(Expr::cust_with_values(lists_it, [name])).count(&self.db).await?)
     }
 
-    /// Replaces the secret of an application.
+    /// Replaces the secret of an application and moves its credential version on: tokens it got
+    /// with the old secret (client_credentials) stop standing.
     pub async fn replace_client_secret(
         &self,
         env: EnvironmentId,
@@ -239,21 +275,34 @@ impl Store {
         let result = application::Entity::update_many()
             .col_expr(application::Column::SecretHash, Expr::value(secret.hash.clone()))
             .col_expr(application::Column::SecretSealed, Expr::value(secret.sealed.clone()))
+            .col_expr(application::Column::CredentialVersion, Expr::col(application::Column::CredentialVersion).add(1))
             .col_expr(application::Column::UpdatedAt, Expr::value(crate::domain::now()))
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        self.ended();
+        Ok(())
     }
 
-    /// Deletes an application.
-    pub async fn delete_application(&self, env: EnvironmentId, id: ApplicationId) -> Result<(), StoreError> {
+    /// Deletes an application and ends its grants (with their tokens) in the same transaction.
+    pub async fn delete_application(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin().await?;
         let result = application::Entity::delete_many()
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        revoke_grants_of(&tx, env, GrantsOf::Client(id), now).await?;
+        tx.commit().await?;
+        self.ended();
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Browser sessions, pending authorization requests and login failure counts.
+//! Browser sessions and pending authorization requests.
 
 use std::net::IpAddr;
 
@@ -14,17 +14,13 @@ use crate::domain::flow::{BrowserSession, Outcome, PendingAuthorization, Pending
 use crate::domain::ids::{ApplicationId, AuthorizationId, EnvironmentId, SessionId, UserId};
 use crate::domain::users::User;
 
-/// A user as the login form needs them: with the password hash and the failure count.
+/// A user as the login form needs them: with the password hash.
 #[derive(Clone, Debug)]
 pub struct LoginAccount {
     /// The user.
     pub user: User,
     /// Argon2 PHC string, if a password was set.
     pub password_hash: Option<String>,
-    /// Consecutive failed logins.
-    pub failed_logins: i32,
-    /// Locked until then.
-    pub locked_until: Option<DateTime<Utc>>,
 }
 
 fn kind_name(kind: PendingKind) -> &'static str {
@@ -335,34 +331,6 @@ impl Store {
             .filter(user::Column::Username.eq(username))
             .one(&self.db)
             .await?;
-        Ok(row.map(|row| LoginAccount {
-            password_hash: row.password_hash.clone(),
-            failed_logins: row.failed_logins,
-            locked_until: row.locked_until,
-            user: super::users::to_domain(row),
-        }))
-    }
-
-    /// Counts a failed login, locking the account until `locked_until` when given.
-    pub async fn record_failed_login(
-        &self,
-        env: EnvironmentId,
-        user: UserId,
-        failures: i32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        let result = user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(failures))
-            .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
-            .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(user::Column::Id.eq(user.as_uuid()))
-            .exec(&self.db)
-            .await?;
-        touched(result.rows_affected)
-    }
-
-    /// Clears the failure count after a successful login.
-    pub async fn clear_failed_logins(&self, env: EnvironmentId, user: UserId) -> Result<(), StoreError> {
-        self.record_failed_login(env, user, 0, None).await
+        Ok(row.map(|row| LoginAccount { password_hash: row.password_hash.clone(), user: super::users::to_domain(row) }))
     }
 }

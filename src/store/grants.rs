@@ -1,9 +1,9 @@
 //! Grants, the consent records they rest on, authorization codes, refresh tokens and revoked access tokens.
 
 use chrono::{DateTime, Utc};
-use entities::{authorization_code, consent, grant, grant_consent, refresh_token, revoked_token};
+use entities::{application, authorization_code, consent, grant, grant_consent, refresh_token, revoked_token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::Value as Json;
 
 use super::{Store, StoreError};
@@ -117,8 +117,8 @@ impl Store {
         grant_from(row, consent_ids)
     }
 
-    /// Whether a grant stands at `now`: not revoked, and none of its consent records revoked,
-    /// declined or expired. One query: the grant, unless a withdrawn record stands behind it.
+    /// Whether a grant stands at `now`: not revoked, its user and client still there and enabled,
+    /// and none of its consent records revoked, declined or expired. One query.
     pub async fn grant_active(&self, env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let behind = Query::select()
             .column(grant_consent::Column::ConsentId)
@@ -137,11 +137,30 @@ impl Store {
                     .add(consent::Column::ExpiresAt.lte(now)),
             )
             .to_owned();
+        let user_enabled = Query::select()
+            .expr(Expr::val(1))
+            .from(user::Entity)
+            .and_where(user::Column::EnvironmentId.eq(env.as_uuid()))
+            .and_where(Expr::col((user::Entity, user::Column::Id)).equals((grant::Entity, grant::Column::UserId)))
+            .and_where(user::Column::Enabled.eq(true))
+            .to_owned();
+        let client_enabled = Query::select()
+            .expr(Expr::val(1))
+            .from(application::Entity)
+            .and_where(application::Column::EnvironmentId.eq(env.as_uuid()))
+            .and_where(
+                Expr::col((application::Entity, application::Column::Id))
+                    .equals((grant::Entity, grant::Column::ClientId)),
+            )
+            .and_where(application::Column::Enabled.eq(true))
+            .to_owned();
         let standing = grant::Entity::find()
             .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(grant::Column::Id.eq(id.as_uuid()))
             .filter(grant::Column::RevokedAt.is_null())
             .filter(Expr::exists(withdrawn).not())
+            .filter(Expr::exists(user_enabled))
+            .filter(Expr::exists(client_enabled))
             .select_only()
             .column(grant::Column::Id)
             .into_tuple::<uuid::Uuid>()
@@ -159,6 +178,7 @@ impl Store {
             .filter(grant::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
+        self.ended();
         Ok(())
     }
 
@@ -182,6 +202,7 @@ impl Store {
             .filter(grant::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
+        self.ended();
         Ok(result.rows_affected)
     }
 
@@ -302,6 +323,7 @@ impl Store {
         )
         .exec_without_returning(&self.db)
         .await?;
+        self.ended();
         Ok(())
     }
 
@@ -314,4 +336,32 @@ impl Store {
             .await?
             .is_some())
     }
+}
+
+/// Whose grants to end.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum GrantsOf {
+    /// Every grant a user gave.
+    User(UserId),
+    /// Every grant given to a client.
+    Client(ApplicationId),
+}
+
+/// Revokes every standing grant of a user or of a client, inside the caller's transaction.
+pub(super) async fn revoke_grants_of(
+    db: &impl ConnectionTrait,
+    env: EnvironmentId,
+    of: GrantsOf,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let whose = match of {
+        GrantsOf::User(user_id) => grant::Column::UserId.eq(user_id.as_uuid()),
+        GrantsOf::Client(client_id) => grant::Column::ClientId.eq(client_id.as_uuid()),
+    };
+    let update = grant::Entity::update_many()
+        .col_expr(grant::Column::RevokedAt, Expr::value(now))
+        .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+        .filter(grant::Column::RevokedAt.is_null())
+        .filter(whose);
+    Ok(update.exec(db).await?.rows_affected)
 }

@@ -2,7 +2,10 @@
 //! Consent records and grants are never deleted; they are the audit trail.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{authorization_code, authorization_request, browser_session, environment, refresh_token, revoked_token};
+use entities::{
+    authorization_code, authorization_request, browser_session, environment, login_throttle, refresh_token,
+    revoked_token,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -45,6 +48,18 @@ impl Store {
             removed += refresh_token::Entity::delete_many()
                 .filter(refresh_token::Column::EnvironmentId.eq(env))
                 .filter(refresh_token::Column::ExpiresAt.lt(cutoff))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+            // Attempts on a name idle for a day, whose lock (if any) ended, count for nothing more.
+            removed += login_throttle::Entity::delete_many()
+                .filter(login_throttle::Column::EnvironmentId.eq(env))
+                .filter(login_throttle::Column::UpdatedAt.lt(cutoff))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(login_throttle::Column::LockedUntil.is_null())
+                        .add(login_throttle::Column::LockedUntil.lt(now)),
+                )
                 .exec(&self.db)
                 .await?
                 .rows_affected;

@@ -7,6 +7,7 @@ mod environments;
 mod error;
 mod flow;
 mod grants;
+mod login_throttles;
 mod maintenance;
 mod scopes;
 mod users;
@@ -15,9 +16,11 @@ mod writer;
 pub use applications::ClientCredentials;
 pub use error::StoreError;
 pub use flow::{LoginAccount, StoredChallenge};
+pub use login_throttles::Admission;
 pub use maintenance::purge_every_hour;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -89,6 +92,9 @@ pub struct Store {
     writer: Option<Arc<writer::ConsentWriter>>,
     /// Ids of external applications by (environment, name); they never change once assigned.
     external_ids: Arc<RwLock<HashMap<(Uuid, String), Uuid>>>,
+    /// Bumped after every committed write that may end a token (revocations, disabling, deleting,
+    /// rotating), so this node's token caches re-check at once.
+    endings: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -124,7 +130,17 @@ impl Store {
             tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
         let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone())));
-        Ok(Self { db, writer, external_ids: Arc::default() })
+        Ok(Self { db, writer, external_ids: Arc::default(), endings: Arc::default() })
+    }
+
+    /// How many token-ending writes this node has committed; a change means cached token verdicts are stale.
+    pub fn endings(&self) -> u64 {
+        self.endings.load(Ordering::Acquire)
+    }
+
+    /// Marks that a write which may end tokens has committed.
+    pub(crate) fn ended(&self) {
+        self.endings.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Refreshes the query planner's statistics now (after bulk loads such as `assent seed`).

@@ -1,11 +1,16 @@
 //! Users, scoped by environment.
 
-use entities::user;
+use chrono::{DateTime, Utc};
+use entities::{browser_session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::error::{conflict_on, touched};
+use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::users::User;
@@ -81,7 +86,8 @@ impl Store {
         Ok(query.all(&self.db).await?.into_iter().map(to_domain).collect())
     }
 
-    /// Writes every attribute of `u`; the password only when a new hash is given.
+    /// Writes every attribute of `u`; the password only when a new hash is given. A disabled user's
+    /// grants and browser sessions end in the same transaction.
     pub async fn update_user(
         &self,
         env: EnvironmentId,
@@ -98,22 +104,55 @@ impl Store {
         if let Some(hash) = password_hash {
             update = update.col_expr(user::Column::PasswordHash, Expr::value(hash.to_owned()));
         }
+        let tx = self.db.begin().await?;
         let result = update
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(user::Column::Id.eq(u.id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await
             .map_err(conflict_on("username"))?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        if !u.enabled {
+            end_everything_of(&tx, env, u.id, u.updated_at).await?;
+        }
+        tx.commit().await?;
+        if !u.enabled {
+            self.ended();
+        }
+        Ok(())
     }
 
-    /// Deletes a user.
-    pub async fn delete_user(&self, env: EnvironmentId, id: UserId) -> Result<(), StoreError> {
+    /// Deletes a user, ending their grants and browser sessions. Their consent records stay.
+    pub async fn delete_user(&self, env: EnvironmentId, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self.db.begin().await?;
         let result = user::Entity::delete_many()
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(user::Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        end_everything_of(&tx, env, id, now).await?;
+        tx.commit().await?;
+        self.ended();
+        Ok(())
     }
+}
+
+/// Ends what a user's sign-ins and grants left standing: grants (with their refresh and access
+/// tokens) and browser sessions.
+async fn end_everything_of(
+    db: &impl ConnectionTrait,
+    env: EnvironmentId,
+    id: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    revoke_grants_of(db, env, GrantsOf::User(id), now).await?;
+    browser_session::Entity::update_many()
+        .col_expr(browser_session::Column::ExpiresAt, Expr::value(now))
+        .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
+        .filter(browser_session::Column::UserId.eq(id.as_uuid()))
+        .filter(browser_session::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(())
 }

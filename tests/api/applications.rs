@@ -46,7 +46,7 @@ async fn creating_a_worker_applies_the_worker_defaults() {
     assert_eq!(created["responseTypes"], json!([]));
     assert_eq!(created["redirectUris"], json!([]));
     assert_eq!(created["tokenEndpointAuthMethod"], "CLIENT_SECRET_BASIC");
-    assert_eq!(created["pkceEnforcement"], "OPTIONAL");
+    assert_eq!(created["pkceEnforcement"], "S256_REQUIRED");
     assert!(created.get("description").is_none());
     assert!(created.get("secret").is_none(), "the secret is only behind its link: {created}");
     assert_eq!(app.get(&self_href, 200).await, created);
@@ -68,7 +68,7 @@ async fn a_web_app_with_the_code_grant_requires_redirect_uris() {
     assert_eq!(created["responseTypes"], json!(["CODE"]));
     assert_eq!(created["redirectUris"], json!(["https://portal.example.com/cb"]));
     assert_eq!(created["tokenEndpointAuthMethod"], "CLIENT_SECRET_BASIC");
-    assert_eq!(created["pkceEnforcement"], "OPTIONAL");
+    assert_eq!(created["pkceEnforcement"], "S256_REQUIRED");
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn put_replaces_every_setting_and_omitted_ones_return_to_their_defaults() 
     assert_eq!(replaced["enabled"], true);
     assert_eq!(replaced["redirectUris"], json!(["https://portal.example.com/v2"]));
     assert_eq!(replaced["tokenEndpointAuthMethod"], "CLIENT_SECRET_BASIC");
-    assert_eq!(replaced["pkceEnforcement"], "OPTIONAL");
+    assert_eq!(replaced["pkceEnforcement"], "S256_REQUIRED");
     assert_eq!(replaced["grantTypes"], json!(["AUTHORIZATION_CODE"]));
     assert_eq!(replaced["responseTypes"], json!(["CODE"]));
     assert_eq!(replaced["createdAt"], created["createdAt"]);

@@ -6,13 +6,15 @@ use serde_json::{Value, json};
 use crate::consents_record::{record, seed_body};
 use crate::helpers::{TestApp, assert_error, call_with};
 use assent::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
+use assent::auth::tokens::TokenBasis;
 use assent::domain::ids::EnvironmentId;
 
 /// A user token like the ones the consent flow mints, with `scopes`.
 async fn user_token(app: &TestApp, user_id: &str, scopes: &[&str]) -> String {
     let env = EnvironmentId::parse(&app.env_id).unwrap();
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    app.state.tokens.issue(env, &app.client_id, user_id, &scopes, None, None).await.unwrap().token
+    let basis = TokenBasis { client_id: &app.client_id, subject: user_id, scopes: &scopes, ..TokenBasis::default() };
+    app.state.tokens.issue(env, basis).await.unwrap().token
 }
 
 #[tokio::test]

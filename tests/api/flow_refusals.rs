@@ -109,11 +109,12 @@ async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
         )
         .await;
     let public_id = public["id"].as_str().unwrap();
-    let strict = app
-        .create_app(json!({"name": "Strict", "type": "WEB_APP", "redirectUris": [REDIRECT_URI], "scopes": ["openid"],
-                           "pkceEnforcement": "S256_REQUIRED"}))
+    // New applications require PKCE by default (RFC 9700 §2.1.1); this one opts out explicitly.
+    let lenient = app
+        .create_app(json!({"name": "Lenient", "type": "WEB_APP", "redirectUris": [REDIRECT_URI], "scopes": ["openid"],
+                           "pkceEnforcement": "OPTIONAL"}))
         .await;
-    let strict_id = strict["id"].as_str().unwrap();
+    let lenient_id = lenient["id"].as_str().unwrap();
     let browser = app.browser();
     let pkce = Pkce::new();
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
@@ -131,7 +132,7 @@ async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
         (&fixture.client_id, vec![("prompt", "none")], "login_required"),
         (&fixture.client_id, vec![("prompt", "select_account")], "invalid_request"),
         (public_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
-        (strict_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+        (&fixture.client_id, vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
     ];
     for (client_id, extra, error) in cases {
         let answer = browser.authorize(client_id, &pkce, "openid", &extra).await;
@@ -142,10 +143,9 @@ async fn other_authorization_errors_go_back_to_the_client_with_its_state() {
         assert!(param(location, "error_description").is_some());
         assert_eq!(param(location, "state").as_deref(), Some("st&te=1 2"), "{extra:?}");
     }
-    // A confidential client without PKCE is allowed (pkceEnforcement OPTIONAL), and then needs no verifier.
-    let login = browser
-        .authorize(&fixture.client_id, &pkce, "openid", &[("code_challenge", ""), ("code_challenge_method", "")])
-        .await;
+    // A confidential client that opted out of PKCE (pkceEnforcement OPTIONAL) may go without it.
+    let login =
+        browser.authorize(lenient_id, &pkce, "openid", &[("code_challenge", ""), ("code_challenge_method", "")]).await;
     assert_eq!(login.status, 200, "{}", login.text);
 }
 

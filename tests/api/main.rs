@@ -23,5 +23,6 @@ mod real_browser;
 mod scopes;
 mod tenancy;
 mod tokens;
+mod trust;
 mod two_nodes;
 mod users;

@@ -121,7 +121,9 @@ impl ApplicationsApi {
 
     /// Delete an application
     ///
-    /// Consent records naming the application are kept. **Permissions:** a worker token of this environment.
+    /// Ends every token of the application at once: its own `client_credentials` tokens and the
+    /// grants, refresh and access tokens its users gave it. Consent records naming the application
+    /// are kept. **Permissions:** a worker token of this environment.
     #[oai(
         path = "/v1/environments/:envId/applications/:appId",
         method = "delete",
@@ -163,7 +165,9 @@ impl ApplicationsApi {
 
     /// Rotate the client secret
     ///
-    /// Generates a new secret; the old one stops working at once. **Permissions:** a worker token of this environment.
+    /// Generates a new secret; the old one stops working at once, and so do the access tokens the
+    /// application obtained with `client_credentials` before the rotation. Tokens users granted it are
+    /// kept. **Permissions:** a worker token of this environment.
     #[oai(
         path = "/v1/environments/:envId/applications/:appId/secret",
         method = "post",

@@ -87,7 +87,8 @@ pub struct ApplicationIn {
     pub name: String,
     /// Free description.
     pub description: Option<String>,
-    /// Defaults to `true`; disabled applications get no tokens.
+    /// Defaults to `true`; disabled applications get no tokens, and disabling one ends every token
+    /// it holds (enabling it again does not bring them back).
     pub enabled: Option<bool>,
     /// Defaults to `OPENID_CONNECT`.
     pub protocol: Option<Protocol>,
@@ -103,7 +104,8 @@ pub struct ApplicationIn {
     pub redirect_uris: Option<Vec<String>>,
     /// Defaults: `NONE` for native and single-page apps, `CLIENT_SECRET_BASIC` otherwise.
     pub token_endpoint_auth_method: Option<TokenAuthMethod>,
-    /// Defaults: `S256_REQUIRED` for native and single-page apps, `OPTIONAL` otherwise.
+    /// Defaults to `S256_REQUIRED` for every application (RFC 9700 §2.1.1); `OPTIONAL` lets a
+    /// confidential client go without PKCE.
     pub pkce_enforcement: Option<PkceEnforcement>,
     /// Defaults to `REQUIRED`: users are asked before the application gets scopes that need consent.
     pub consent_method: Option<ConsentMethod>,

@@ -43,7 +43,7 @@ async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<Envi
             "A worker access token of this environment is required (Authorization: Bearer).".into(),
         )
     })?;
-    let principal = match state.tokens.verify(token).await {
+    let principal = match state.tokens.authenticate(token).await {
         Ok(principal) => principal,
         Err(TokenError::Unexpected(cause)) => return Err(ChallengeError::Unexpected(cause)),
         Err(refused) => return Err(ChallengeError::Unauthorized(format!("The access token was refused: {refused}."))),

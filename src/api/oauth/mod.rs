@@ -137,8 +137,12 @@ impl OAuthApi {
 
     /// Token introspection
     ///
-    /// RFC 7662, for any client of the environment. A token is active when it was issued here, has not
-    /// expired or been revoked, and the consent record behind it is neither revoked nor expired.
+    /// RFC 7662, for confidential clients of the environment (`client_secret_basic` or
+    /// `client_secret_post`; a public client gets `invalid_client`). A token is active when it was
+    /// issued here, has not expired or been revoked, its client is still enabled with the credentials
+    /// it was issued under, and for a user's token the user is enabled and the consent records behind
+    /// it are neither revoked nor expired. A refresh token is described only to the client it was
+    /// issued to; any other client is told `{"active": false}`.
     #[oai(path = "/:envId/as/introspect", method = "post", operation_id = "oauth.introspect")]
     async fn introspect(
         &self,

@@ -113,6 +113,9 @@ pub struct Application {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Moves on when the secret is rotated or the application disabled; client_credentials tokens
+    /// carry the version they were issued under and stand only while it is current.
+    pub credential_version: i32,
 }
 
 impl Application {
@@ -199,6 +202,7 @@ pub async fn prepare(
         scopes: vec![],
         created_at: now,
         updated_at: now,
+        credential_version: 0,
     };
     rules::apply(&mut application, settings);
     let secret = mint_secret(secrets).await?;
@@ -264,9 +268,9 @@ pub async fn replace_application(
     Ok(application)
 }
 
-/// Deletes an application. Consent records naming it stay in the ledger.
+/// Deletes an application, ending its grants and tokens. Consent records naming it stay in the ledger.
 pub async fn delete_application(store: &Store, env: EnvironmentId, id: ApplicationId) -> Result<(), DomainError> {
-    Ok(store.delete_application(env, id).await?)
+    Ok(store.delete_application(env, id, crate::domain::now()).await?)
 }
 
 /// Reads the application's client secret back in clear.

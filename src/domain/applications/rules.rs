@@ -53,11 +53,8 @@ pub(super) fn validate(draft: ApplicationDraft, known_scopes: &[String]) -> Resu
     let code_flow = grant_types.contains(&GrantType::AuthorizationCode);
     let response_types =
         dedup(draft.response_types.unwrap_or_else(|| if code_flow { vec![ResponseType::Code] } else { vec![] }));
-    let pkce = draft.pkce_enforcement.unwrap_or(if public_by_default {
-        PkceEnforcement::S256Required
-    } else {
-        PkceEnforcement::Optional
-    });
+    // RFC 9700 §2.1.1: PKCE for every client, confidential ones included.
+    let pkce = draft.pkce_enforcement.unwrap_or(PkceEnforcement::S256Required);
     if grant_types.is_empty() {
         v.push(FieldError::invalid("grantTypes", "'grantTypes' must name at least one grant type."));
     }

@@ -7,10 +7,12 @@ use super::{FlowContext, FlowError, PendingAuthorization, SESSION_LIFETIME, Step
 use crate::auth::password;
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::error::{DomainError, FieldError};
+use crate::store::Admission;
 
-/// Consecutive failures allowed before the account is locked for a while.
+/// Attempts evaluated before the name is locked for a while; the last of them already runs under
+/// the lock it earns, so no more than this many are ever evaluated between locks.
 const FREE_FAILURES: i32 = 5;
-/// The first lock; each further failure doubles it.
+/// The first lock; each further attempt doubles it.
 const FIRST_LOCK_SECS: i64 = 30;
 /// The longest lock.
 const MAX_LOCK_SECS: i64 = 900;
@@ -101,28 +103,20 @@ pub async fn login(
         return Ok(again("Enter your username and password.", username));
     }
     let now = crate::domain::now();
-    let account = cx.store.login_account(cx.env, &username).await?;
-    if let Some(account) = &account
-        && let Some(until) = account.locked_until
-        && until > now
-    {
+    // Counted per name, whether or not a user has it, so a lock says nothing about who exists.
+    let throttle = token_digest(&username.to_lowercase());
+    let admission = cx.store.admit_login_attempt(cx.env, &throttle, now, |attempt| lock_for(attempt).map(|d| now + d));
+    if let Admission::Locked { until } = admission.await? {
         return Err(DomainError::TooManyAttempts((until - now).num_seconds().max(1) as u64).into());
     }
+    let account = cx.store.login_account(cx.env, &username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let verified = password::verify(stored.clone().unwrap_or(decoy_hash().await?), candidate).await;
     let account = match account {
         Some(account) if verified && stored.is_some() && account.user.enabled => account,
-        Some(account) => {
-            let failures = account.failed_logins.saturating_add(1);
-            let until = lock_for(failures).map(|d| now + d);
-            cx.store.record_failed_login(cx.env, account.user.id, failures, until).await?;
-            return Ok(again("Incorrect username or password.", username));
-        }
-        None => return Ok(again("Incorrect username or password.", username)),
+        _ => return Ok(again("Incorrect username or password.", username)),
     };
-    if account.failed_logins > 0 || account.locked_until.is_some() {
-        cx.store.clear_failed_logins(cx.env, account.user.id).await?;
-    }
+    cx.store.clear_login_attempts(cx.env, &throttle).await?;
     if !cx.store.complete_authorization(cx.env, pending.id, now).await? {
         return Err(DomainError::InvalidState("This login form was already used.".into()).into());
     }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Grant, REFRESH_LIFETIME, Taken, grant_active, required, server};
 use crate::auth::secrets::{opaque_token, token_digest};
-use crate::auth::tokens::TokenService;
+use crate::auth::tokens::{TokenBasis, TokenService};
 use crate::domain::applications::{Application, GrantType};
 use crate::domain::ids::{EnvironmentId, GrantId};
 use crate::domain::tokens::{OAuthError, TokenGrant, TokenRequest, authenticate_client};
@@ -35,8 +35,19 @@ async fn tokens_for(
 ) -> Result<TokenGrant, OAuthError> {
     let client_id = app.id.to_string();
     let user = grant.user_id.to_string();
-    let access =
-        tokens.issue(env, &client_id, &user, &scopes, Some(grant.id.to_string()), grant.access_claims.clone()).await?;
+    let access = tokens
+        .issue(
+            env,
+            TokenBasis {
+                client_id: &client_id,
+                subject: &user,
+                scopes: &scopes,
+                grant: Some(grant.id.to_string()),
+                ext: grant.access_claims.clone(),
+                credential_version: None,
+            },
+        )
+        .await?;
     let refresh_token = if app.grant_types.contains(&GrantType::RefreshToken) {
         let token = opaque_token();
         store

@@ -2,7 +2,7 @@
 
 use chrono::DateTime;
 
-use super::{Claims, grant_active, required, server, token_active};
+use super::{Claims, grant_active, required, server};
 use crate::auth::secrets::token_digest;
 use crate::auth::tokens::{TokenError, TokenService};
 use crate::domain::ids::{EnvironmentId, UserId};
@@ -41,7 +41,7 @@ pub async fn revoke(
             store.revoke_access_token(env, &principal.token_id, expires_at).await.map_err(server)?;
             Ok(())
         }
-        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => Ok(()),
+        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired | TokenError::Ended) => Ok(()),
         Err(TokenError::Unexpected(cause)) => Err(OAuthError::Server(cause)),
     }
 }
@@ -73,8 +73,9 @@ pub struct Introspection {
     pub ext: Option<Claims>,
 }
 
-/// `POST /as/introspect` (RFC 7662): any client of the environment may ask; a token whose consent
-/// record was revoked or has expired is inactive.
+/// `POST /as/introspect` (RFC 7662): a confidential client of the environment may ask (§2.1: the
+/// endpoint is protected); a refresh token is described only to the client it was issued to. A
+/// token that no longer stands (revoked, its client, user, grant or consent ended) is inactive.
 pub async fn introspect(
     store: &Store,
     tokens: &TokenService,
@@ -82,7 +83,12 @@ pub async fn introspect(
     client: ClientAuth,
     token: Option<String>,
 ) -> Result<Introspection, OAuthError> {
-    authenticate_client(store, tokens, env, &client).await?;
+    let caller = authenticate_client(store, tokens, env, &client).await?;
+    if caller.is_public() {
+        return Err(OAuthError::InvalidClient(
+            "Introspection needs a confidential client (client_secret_basic or client_secret_post).".into(),
+        ));
+    }
     let token = required(&token, "token")?;
     let now = crate::domain::now();
     if !looks_like_jwt(token) {
@@ -90,7 +96,8 @@ pub async fn introspect(
             return Ok(Introspection::default());
         };
         let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
-        let active = stored.used_at.is_none()
+        let active = grant.client_id == caller.id
+            && stored.used_at.is_none()
             && stored.expires_at > now
             && grant_active(store, env, grant.id).await.map_err(server)?;
         if !active {
@@ -111,14 +118,13 @@ pub async fn introspect(
         });
     }
     // Verified once, then answered from the token service's cache like any bearer token.
-    let principal = match tokens.verify(token).await {
+    let principal = match tokens.authenticate(token).await {
         Ok(principal) if principal.environment_id == env => principal,
-        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired) => return Ok(Introspection::default()),
+        Ok(_) | Err(TokenError::Invalid(_) | TokenError::Expired | TokenError::Ended) => {
+            return Ok(Introspection::default());
+        }
         Err(TokenError::Unexpected(cause)) => return Err(OAuthError::Server(cause)),
     };
-    if !token_active(store, &principal).await.map_err(server)? {
-        return Ok(Introspection::default());
-    }
     Ok(Introspection {
         active: true,
         scope: Some(principal.scopes.join(" ")),
@@ -173,17 +179,16 @@ pub async fn userinfo(
     bearer: Option<&str>,
 ) -> Result<UserInfo, BearerError> {
     let bearer = bearer.ok_or_else(|| BearerError::InvalidToken("An access token is required.".into()))?;
-    let principal = match tokens.verify(bearer).await {
+    // A token of another environment gets the same answer as any invalid token: nothing tells it
+    // that it would be valid elsewhere.
+    let invalid = || BearerError::InvalidToken("The access token is invalid, expired or revoked.".into());
+    let principal = match tokens.authenticate(bearer).await {
         Ok(principal) if principal.environment_id == env => principal,
-        Ok(_) => return Err(BearerError::InvalidToken("The token belongs to another environment.".into())),
         Err(TokenError::Unexpected(cause)) => return Err(BearerError::Server(cause)),
-        Err(refused) => return Err(BearerError::InvalidToken(refused.to_string())),
+        Ok(_) | Err(_) => return Err(invalid()),
     };
     if principal.grant_id.is_none() || !principal.has_scope("openid") {
         return Err(BearerError::InsufficientScope("userinfo needs a user's token with the 'openid' scope.".into()));
-    }
-    if !token_active(store, &principal).await.map_err(|e| BearerError::Server(e.to_string()))? {
-        return Err(BearerError::InvalidToken("The token was revoked, or the consent behind it withdrawn.".into()));
     }
     let gone = || BearerError::InvalidToken("The token's user no longer exists.".into());
     let user_id = UserId::parse(&principal.subject).ok_or_else(gone)?;

@@ -103,15 +103,22 @@ pub async fn grant_active(store: &Store, env: EnvironmentId, grant: GrantId) -> 
     store.grant_active(env, grant, crate::domain::now()).await
 }
 
-/// Whether an access token may still be used: not revoked itself and, for a user's token, its
-/// grant still standing.
+/// Whether an access token may still be used: not revoked itself, its client still there and
+/// enabled and, for a user's token, its grant still standing (which also needs its user); a
+/// client_credentials token also needs the credential version it was issued under.
 pub async fn token_active(store: &Store, principal: &Principal) -> Result<bool, StoreError> {
     let env = principal.environment_id;
     if store.access_token_revoked(env, &principal.token_id).await? {
         return Ok(false);
     }
     match principal.grant_id.as_deref() {
-        None => Ok(true),
+        None => {
+            let Some(client) = ApplicationId::parse(&principal.client_id) else { return Ok(false) };
+            Ok(match store.client_standing(env, client).await? {
+                Some((enabled, version)) => enabled && version == principal.credential_version,
+                None => false,
+            })
+        }
         Some(grant) => match GrantId::parse(grant) {
             Some(grant) => grant_active(store, env, grant).await,
             None => Ok(false),
