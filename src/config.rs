@@ -1,5 +1,6 @@
 //! Configuration: compiled-in defaults, then an optional TOML file, then `ASSENT_*` environment variables.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +10,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::secrets::{SecretBox, generate_master_key};
+use crate::domain::ids::EnvironmentId;
 use crate::enrich::{GeoIpSource, TrustedProxies};
+use crate::limits::LimitSettings;
 use crate::store::StoreSettings;
 
 /// Log output style.
@@ -64,6 +67,23 @@ pub struct Config {
     pub trusted_proxies: String,
     /// `ASSENT_GEOIP_DB`: path of a GeoIP2/GeoLite2-City `.mmdb`; unset = the bundled database, `none` = no GeoIP.
     pub geoip_db: Option<String>,
+    /// `ASSENT_ENV_REQUESTS_PER_SEC`: sustained requests per second each environment may send (per node).
+    pub env_requests_per_sec: u32,
+    /// `ASSENT_ENV_REQUEST_BURST`: requests an environment may send at once above that rate.
+    pub env_request_burst: u32,
+    /// `ASSENT_ENV_REQUEST_OVERRIDES`: environments with a budget of their own, `ENV_ID=RATE,…`
+    /// (requests per second; burst twice the rate).
+    pub env_request_overrides: String,
+    /// `ASSENT_CLIENT_SECRET_CHECKS_PER_MIN`: client-secret checks (not already known good) per client per minute.
+    pub client_secret_checks_per_min: u32,
+    /// `ASSENT_ADDRESS_SECRET_CHECKS_PER_MIN`: client-secret checks per source address per minute.
+    pub address_secret_checks_per_min: u32,
+    /// `ASSENT_ADDRESS_LOGINS_PER_MIN`: sign-in attempts per source address per minute.
+    pub address_logins_per_min: u32,
+    /// `ASSENT_ARGON2_WORKERS`: password hashes computed at once; 0 = one per core.
+    pub argon2_workers: usize,
+    /// `ASSENT_ARGON2_QUEUE`: callers that may wait for a password hash; more are answered 503.
+    pub argon2_queue: usize,
 }
 
 impl Default for Config {
@@ -87,6 +107,14 @@ impl Default for Config {
             request_timeout_ms: 30_000,
             trusted_proxies: String::new(),
             geoip_db: None,
+            env_requests_per_sec: 50_000,
+            env_request_burst: 100_000,
+            env_request_overrides: String::new(),
+            client_secret_checks_per_min: 20,
+            address_secret_checks_per_min: 60,
+            address_logins_per_min: 60,
+            argon2_workers: 0,
+            argon2_queue: crate::auth::password::DEFAULT_QUEUE,
         }
     }
 }
@@ -122,6 +150,12 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Which GeoIP database to load.
     pub geoip: GeoIpSource,
+    /// Request and guessing budgets.
+    pub limits: LimitSettings,
+    /// Password hashes computed at once (0 = one per core).
+    pub argon2_workers: usize,
+    /// Callers that may wait for a password hash.
+    pub argon2_queue: usize,
 }
 
 /// A configuration problem, naming the setting.
@@ -207,6 +241,10 @@ impl Config {
             Some(off) if off.eq_ignore_ascii_case("none") => GeoIpSource::Disabled,
             Some(path) => GeoIpSource::File(PathBuf::from(path)),
         };
+        let limits = self.limit_settings()?;
+        if self.argon2_queue == 0 {
+            return Err(bad("argon2_queue", "must be at least 1".into()));
+        }
         let secrets = match self.secret_key.as_deref() {
             Some(key) => SecretBox::from_base64(key).map_err(|why| bad("secret_key", why))?,
             None => load_or_create_key_file(Path::new(&self.secret_key_file))?,
@@ -231,6 +269,42 @@ impl Config {
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             trusted_proxies,
             geoip,
+            limits,
+            argon2_workers: self.argon2_workers,
+            argon2_queue: self.argon2_queue,
+        })
+    }
+
+    fn limit_settings(&self) -> Result<LimitSettings, ConfigError> {
+        let bad = |name: &str, why: &str| ConfigError(format!("ASSENT_{} {why}", name.to_uppercase()));
+        for (name, value) in [
+            ("env_requests_per_sec", self.env_requests_per_sec),
+            ("env_request_burst", self.env_request_burst),
+            ("client_secret_checks_per_min", self.client_secret_checks_per_min),
+            ("address_secret_checks_per_min", self.address_secret_checks_per_min),
+            ("address_logins_per_min", self.address_logins_per_min),
+        ] {
+            if value == 0 {
+                return Err(bad(name, "must be at least 1"));
+            }
+        }
+        let mut environment_overrides = HashMap::new();
+        for entry in self.env_request_overrides.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let parsed = entry.split_once('=').and_then(|(env, rate)| {
+                Some((EnvironmentId::parse(env.trim())?, rate.trim().parse::<u32>().ok().filter(|r| *r > 0)?))
+            });
+            let (env, rate) = parsed.ok_or_else(|| {
+                bad("env_request_overrides", &format!("('{entry}') must be ENVIRONMENT_ID=REQUESTS_PER_SECOND"))
+            })?;
+            environment_overrides.insert(env, rate);
+        }
+        Ok(LimitSettings {
+            environment_requests_per_sec: self.env_requests_per_sec,
+            environment_burst: self.env_request_burst,
+            environment_overrides,
+            client_checks_per_client_per_min: self.client_secret_checks_per_min,
+            client_checks_per_address_per_min: self.address_secret_checks_per_min,
+            logins_per_address_per_min: self.address_logins_per_min,
         })
     }
 }

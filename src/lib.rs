@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod enrich;
 pub mod error;
+pub mod limits;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -12,6 +12,7 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::domain::environments::{self, Bootstrapped};
 use crate::enrich::Enricher;
+use crate::limits::Limiters;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -37,12 +38,15 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
     let store = Store::connect(&settings.store)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database (ASSENT_DATABASE_URL): {e}"))?;
+    let limiters = Arc::new(Limiters::new(&settings.limits));
+    crate::auth::password::configure_gate(settings.argon2_workers, settings.argon2_queue);
     let tokens = TokenService::new(
         store.clone(),
         settings.secrets.clone(),
         public_url.clone(),
         settings.token_lifetime_secs,
         settings.token_recheck,
+        limiters.clone(),
     );
     Ok(AppState {
         store,
@@ -51,6 +55,7 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         public_url: public_url.into(),
         enricher: Arc::new(Enricher::new(settings.geoip.clone())),
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        limiters,
         code_lifetime: settings.code_lifetime,
         pending_lifetime: settings.challenge_lifetime,
     })
@@ -66,6 +71,7 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
         .at("/:envId/as/login", poem::post(crate::api::flow::login))
         .at("/openapi.yaml", spec)
         .at("/health", poem::endpoint::make_sync(|_| "ok"))
+        .around(crate::api::budget::environment_budget(state.limiters.clone()))
         .data(state)
         .around(middleware::wrapper(Limits {
             timeout: settings.request_timeout,
@@ -109,8 +115,10 @@ impl Application {
         tracing::info!(address = %self.address, public_url = %self.state.public_url, database = self.state.store.backend_name(), "assent listening");
         let app = app(self.state.clone(), &self.settings);
         let purge = tokio::spawn(crate::store::purge_every_hour(self.state.store.clone()));
+        let forget = tokio::spawn(crate::limits::forget_idle_every_minute(self.state.limiters.clone()));
         let served = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, None).await;
         purge.abort();
+        forget.abort();
         served?;
         Ok(())
     }

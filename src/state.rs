@@ -22,6 +22,8 @@ pub struct AppState {
     pub enricher: Arc<Enricher>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Request budgets and guessing budgets.
+    pub limiters: Arc<crate::limits::Limiters>,
     /// How long authorization codes live.
     pub code_lifetime: chrono::Duration,
     /// How long login and consent pages and external challenges stay valid.

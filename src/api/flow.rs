@@ -12,6 +12,7 @@ use super::client::request_context;
 use super::json::JsonBody;
 use super::pages::{consent_page, error_page, login_page, session_cookie, session_set_cookie};
 use super::{ApiTags, resource_id};
+use crate::domain::error::DomainError;
 use crate::domain::flow::{self, AuthorizeParams, DecisionInput, FlowContext, FlowError, LoginInput, Step};
 use crate::domain::ids::EnvironmentId;
 use crate::error::ApiError;
@@ -109,6 +110,11 @@ pub async fn login(
     body: poem::Body,
 ) -> poem::Result<Response> {
     let env = resource_id(&env_id, EnvironmentId::parse)?;
+    // Guessing from one address is bounded whatever usernames it tries.
+    let source = request_context(request, &state.trusted_proxies).client_ip;
+    if let Err(limited) = state.limiters.login_attempt(source) {
+        return failure(DomainError::TooManyAttempts(limited.retry_after).into());
+    }
     let pairs = form_pairs(&body.into_bytes().await?);
     let input = LoginInput {
         handle: first(&pairs, "authorization"),

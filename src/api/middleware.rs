@@ -27,7 +27,7 @@ fn correlation_id(request: &Request) -> String {
 }
 
 /// OAuth endpoints answer errors in RFC 6749 form; the browser-facing pages and forms do not.
-fn is_oauth_path(path: &str) -> bool {
+pub(crate) fn is_oauth_path(path: &str) -> bool {
     let mut segments = path.split('/').skip(2);
     segments.next() == Some("as") && !matches!(segments.next(), Some("authorize" | "login" | "consent"))
 }

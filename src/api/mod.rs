@@ -1,6 +1,7 @@
 //! HTTP layer: poem-openapi operations and wire types. Handlers parse, call the domain, and shape answers.
 
 pub mod applications;
+pub mod budget;
 pub mod client;
 pub mod consents;
 pub mod discovery;

@@ -136,6 +136,8 @@ pub struct TokenService {
     keys: RwLock<HashMap<EnvironmentId, Arc<EnvKeys>>>,
     /// Client secrets already verified against their stored hash.
     pub client_secrets: super::password::VerifiedSecrets,
+    /// Guessing budgets for client authentication (shared with the rest of the server).
+    pub limiters: Arc<crate::limits::Limiters>,
     /// Tokens already verified, by SHA-256 of the token, until they expire.
     verified: std::sync::RwLock<HashMap<[u8; 32], Verified>>,
     /// How long a token found standing is believed without asking the database again: the bound
@@ -153,8 +155,16 @@ struct UnverifiedEnv {
 
 impl TokenService {
     /// A service issuing tokens valid for `lifetime_secs`, re-checking standing tokens every `recheck`.
-    pub fn new(store: Store, secrets: SecretBox, public_url: String, lifetime_secs: i64, recheck: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        secrets: SecretBox,
+        public_url: String,
+        lifetime_secs: i64,
+        recheck: Duration,
+        limiters: Arc<crate::limits::Limiters>,
+    ) -> Self {
         Self {
+            limiters,
             store,
             secrets,
             public_url,

@@ -75,6 +75,9 @@ pub enum DomainError {
     /// Too many failed attempts; try again after this many seconds.
     #[error("too many attempts; retry after {0} s")]
     TooManyAttempts(u64),
+    /// The server is saturated with password work; try again after this many seconds.
+    #[error("busy; retry after {0} s")]
+    Busy(u64),
     /// Storage or another dependency failed; the cause is logged, never shown.
     #[error("unexpected: {0}")]
     Unexpected(String),

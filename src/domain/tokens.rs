@@ -3,6 +3,7 @@
 use super::applications::{AppType, Application, GrantType, TokenAuthMethod};
 use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
+use crate::auth::password::{SecretCheck, SecretRefused};
 use crate::auth::principal::{ADMIN_SCOPE, RESERVED_PREFIX};
 use crate::auth::tokens::{TokenBasis, TokenService};
 use crate::store::{Store, StoreError};
@@ -28,9 +29,25 @@ pub enum OAuthError {
     /// A requested scope is unknown or not allowed.
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// A guessing budget is spent: 429, retry after this many seconds.
+    #[error("too many attempts; retry after {0} s")]
+    TooManyRequests(u64),
+    /// The server is saturated: 503, retry after this many seconds.
+    #[error("busy; retry after {0} s")]
+    Busy(u64),
     /// Something failed on our side; logged, not shown.
     #[error("server_error: {0}")]
     Server(String),
+}
+
+impl OAuthError {
+    /// Seconds the client should wait before trying again, for the limits.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            OAuthError::TooManyRequests(seconds) | OAuthError::Busy(seconds) => Some(*seconds),
+            _ => None,
+        }
+    }
 }
 
 impl From<DomainError> for OAuthError {
@@ -48,6 +65,8 @@ pub struct ClientAuth {
     pub form_client_id: Option<String>,
     /// `client_secret` form parameter (client_secret_post).
     pub form_client_secret: Option<String>,
+    /// The address the request came from (behind trusted proxies), for guessing budgets.
+    pub source: Option<std::net::IpAddr>,
 }
 
 /// A token request as received.
@@ -231,10 +250,15 @@ pub async fn authenticate_client(
             }
         )));
     }
-    if let Some(secret) = secret
-        && !tokens.client_secrets.verify(credentials.secret_hash, secret).await
-    {
-        return Err(unknown());
+    if let Some(secret) = secret {
+        let check = SecretCheck { env, client_id: &client_id, source: auth.source };
+        match tokens.client_secrets.verify(credentials.secret_hash, secret, check, &tokens.limiters).await {
+            Ok(true) => {}
+            Ok(false) => return Err(unknown()),
+            Err(SecretRefused::Limited(limited)) => return Err(OAuthError::TooManyRequests(limited.retry_after)),
+            Err(SecretRefused::Domain(DomainError::Busy(seconds))) => return Err(OAuthError::Busy(seconds)),
+            Err(SecretRefused::Domain(other)) => return Err(other.into()),
+        }
     }
     if !app.enabled {
         return Err(OAuthError::InvalidClient("This application is disabled.".into()));

@@ -261,6 +261,9 @@ impl From<DomainError> for ApiError {
             DomainError::TooManyAttempts(seconds) => ApiError::new(ErrorCode::RequestLimited)
                 .with_message("Too many failed attempts. Try again later.")
                 .with_retry_after(seconds),
+            DomainError::Busy(seconds) => ApiError::new(ErrorCode::Unavailable)
+                .with_message("The server is busy. Try again shortly.")
+                .with_retry_after(seconds),
             DomainError::Unexpected(cause) => ApiError::unexpected(cause),
         }
     }

@@ -20,6 +20,16 @@ pub struct OAuthErrorBody {
 /// An OAuth error's status, body and whether it needs `WWW-Authenticate`.
 pub fn oauth_error_parts(error: OAuthError) -> (StatusCode, OAuthErrorBody) {
     let (status, code, description) = match error {
+        OAuthError::TooManyRequests(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            format!("Too many attempts. Try again in {seconds} s."),
+        ),
+        OAuthError::Busy(seconds) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            format!("The server is busy. Try again in {seconds} s."),
+        ),
         OAuthError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
         OAuthError::InvalidClient(d) => (StatusCode::UNAUTHORIZED, "invalid_client", d),
         OAuthError::InvalidGrant(d) => (StatusCode::BAD_REQUEST, "invalid_grant", d),
@@ -37,6 +47,7 @@ pub fn oauth_error_parts(error: OAuthError) -> (StatusCode, OAuthErrorBody) {
 
 /// The full RFC 6749 error response, with `WWW-Authenticate` on 401 (§5.2) and no caching.
 pub fn oauth_error_response(error: OAuthError) -> Response {
+    let retry_after = error.retry_after();
     let (status, body) = oauth_error_parts(error);
     let mut response = Response::builder()
         .status(status)
@@ -45,6 +56,9 @@ pub fn oauth_error_response(error: OAuthError) -> Response {
         .body(body.to_json_string());
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"assent\""));
+    }
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert("Retry-After", HeaderValue::from(seconds));
     }
     response
 }

@@ -18,6 +18,7 @@ mod flow_refusals;
 mod helpers;
 mod hydra;
 mod hydra_sdk;
+mod limits;
 mod openapi_spec;
 mod real_browser;
 mod scopes;

@@ -12,6 +12,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Form, Json};
 
+use super::client::request_context;
 use super::security::bearer_token;
 use super::{ApiTags, resource_id};
 use crate::domain::grants::{self, BearerError};
@@ -22,22 +23,30 @@ use crate::state::AppState;
 
 /// The environment, the client's credentials and the token of a revocation or introspection request.
 fn token_call(
+    state: &AppState,
     request: &Request,
     env_id: &str,
     form: TokenHintForm,
 ) -> Result<(EnvironmentId, ClientAuth, Option<String>), OAuthError> {
     let env = EnvironmentId::parse(env_id)
         .ok_or_else(|| OAuthError::InvalidClient("Client authentication failed.".into()))?;
-    let client = client_auth(request, form.client_id, form.client_secret)?;
+    let client = client_auth(state, request, form.client_id, form.client_secret)?;
     Ok((env, client, form.token))
 }
 
+/// The client's credentials as presented, and the address they came from.
 fn client_auth(
+    state: &AppState,
     request: &Request,
     client_id: Option<String>,
     client_secret: Option<String>,
 ) -> Result<ClientAuth, OAuthError> {
-    Ok(ClientAuth { basic: basic_credentials(request)?, form_client_id: client_id, form_client_secret: client_secret })
+    Ok(ClientAuth {
+        basic: basic_credentials(request)?,
+        form_client_id: client_id,
+        form_client_secret: client_secret,
+        source: Some(request_context(request, &state.trusted_proxies).client_ip),
+    })
 }
 
 /// OAuth 2.0 endpoints.
@@ -83,7 +92,7 @@ impl OAuthApi {
             return OAuthError::InvalidClient("Client authentication failed.".into()).into();
         };
         let form = form.0;
-        let client = match client_auth(request, form.client_id, form.client_secret) {
+        let client = match client_auth(&state, request, form.client_id, form.client_secret) {
             Ok(client) => client,
             Err(error) => return error.into(),
         };
@@ -125,7 +134,7 @@ impl OAuthApi {
         #[oai(name = "envId")] env_id: Path<String>,
         form: Form<TokenHintForm>,
     ) -> ClientCallResponse<Empty> {
-        let (env, client, token) = match token_call(request, &env_id, form.0) {
+        let (env, client, token) = match token_call(&state, request, &env_id, form.0) {
             Ok(parts) => parts,
             Err(error) => return error.into(),
         };
@@ -151,7 +160,7 @@ impl OAuthApi {
         #[oai(name = "envId")] env_id: Path<String>,
         form: Form<TokenHintForm>,
     ) -> ClientCallResponse<IntrospectionOut> {
-        let (env, client, token) = match token_call(request, &env_id, form.0) {
+        let (env, client, token) = match token_call(&state, request, &env_id, form.0) {
             Ok(parts) => parts,
             Err(error) => return error.into(),
         };

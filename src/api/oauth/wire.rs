@@ -160,18 +160,28 @@ pub enum ClientCallResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "WWW-Authenticate")] String,
     ),
+    /// `temporarily_unavailable`: too many failed client authentications from this client or
+    /// address; try again after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Retry-After")] u64),
     /// `server_error`.
     #[oai(status = 500)]
     ServerError(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String),
+    /// `temporarily_unavailable`: the server is saturated; try again after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Retry-After")] u64),
 }
 
 impl<T: poem_openapi::types::ToJSON + Send + Sync> From<OAuthError> for ClientCallResponse<T> {
     fn from(error: OAuthError) -> Self {
         let no_store = || "no-store".to_string();
+        let retry_after = error.retry_after().unwrap_or(1);
         let (status, body) = oauth_error_parts(error);
         match status.as_u16() {
             401 => ClientCallResponse::Unauthorized(Json(body), no_store(), "Basic realm=\"assent\"".into()),
+            429 => ClientCallResponse::TooManyRequests(Json(body), no_store(), retry_after),
             500 => ClientCallResponse::ServerError(Json(body), no_store()),
+            503 => ClientCallResponse::Unavailable(Json(body), no_store(), retry_after),
             _ => ClientCallResponse::BadRequest(Json(body), no_store()),
         }
     }
@@ -216,18 +226,28 @@ pub enum TokenResponse {
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "WWW-Authenticate")] String,
     ),
+    /// `temporarily_unavailable`: too many failed client authentications from this client or
+    /// address; try again after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Retry-After")] u64),
     /// `server_error`.
     #[oai(status = 500)]
     ServerError(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String),
+    /// `temporarily_unavailable`: the server is saturated; try again after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<OAuthErrorBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Retry-After")] u64),
 }
 
 impl From<OAuthError> for TokenResponse {
     fn from(error: OAuthError) -> Self {
         let no_store = || "no-store".to_string();
+        let retry_after = error.retry_after().unwrap_or(1);
         let (status, body) = oauth_error_parts(error);
         match status.as_u16() {
             401 => TokenResponse::Unauthorized(Json(body), no_store(), "Basic realm=\"assent\"".into()),
+            429 => TokenResponse::TooManyRequests(Json(body), no_store(), retry_after),
             500 => TokenResponse::ServerError(Json(body), no_store()),
+            503 => TokenResponse::Unavailable(Json(body), no_store(), retry_after),
             _ => TokenResponse::BadRequest(Json(body), no_store()),
         }
     }

@@ -111,7 +111,7 @@ pub async fn login(
     }
     let account = cx.store.login_account(cx.env, &username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let verified = password::verify(stored.clone().unwrap_or(decoy_hash().await?), candidate).await;
+    let verified = password::verify(stored.clone().unwrap_or(decoy_hash().await?), candidate).await?;
     let account = match account {
         Some(account) if verified && stored.is_some() && account.user.enabled => account,
         _ => return Ok(again("Incorrect username or password.", username)),
