@@ -23,6 +23,7 @@ mod openapi_spec;
 mod real_browser;
 mod scopes;
 mod tenancy;
+mod tenancy_matrix;
 mod tokens;
 mod trust;
 mod two_nodes;
