@@ -21,6 +21,7 @@ mod hydra_sdk;
 mod openapi_spec;
 mod real_browser;
 mod scopes;
+mod sqlite_migrations;
 mod tenancy;
 mod tokens;
 mod two_nodes;
