@@ -17,6 +17,7 @@ mod flow;
 mod flow_refusals;
 mod helpers;
 mod hydra;
+mod hydra_bounds;
 mod hydra_sdk;
 mod openapi_spec;
 mod real_browser;
