@@ -42,6 +42,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// A larger body is answered 413 before any handler sees it.
     pub body_bytes: usize,
+    /// A body still arriving after this is answered 408 and its connection closed.
+    pub body_timeout: Duration,
 }
 
 /// The request wrapper for `limits`.
@@ -51,16 +53,21 @@ pub fn wrapper<E: Endpoint + 'static>(
     move |next, request| Box::pin(around(next, request, limits))
 }
 
-/// Reads the body up front, within the limit, so no handler can be fed an unbounded stream.
-async fn bounded_body(request: &mut Request, limit: usize) -> Result<(), poem::Error> {
+/// Reads the body up front, within the size limit and the time limit, so no handler can be fed an
+/// unbounded stream and no client can hold a request open by trickling its body.
+async fn bounded_body(request: &mut Request, limits: Limits) -> Result<(), poem::Error> {
     let body = request.take_body();
-    match body.into_bytes_limit(limit).await {
-        Ok(bytes) => {
+    match tokio::time::timeout(limits.body_timeout, body.into_bytes_limit(limits.body_bytes)).await {
+        Ok(Ok(bytes)) => {
             request.set_body(bytes);
             Ok(())
         }
-        Err(ReadBodyError::PayloadTooLarge) => Err(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)),
-        Err(other) => Err(poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST)),
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => Err(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)),
+        Ok(Err(other)) => Err(poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST)),
+        Err(_) => Err(poem::Error::from_string(
+            format!("The request body did not arrive within {} ms", limits.body_timeout.as_millis()),
+            StatusCode::REQUEST_TIMEOUT,
+        )),
     }
 }
 
@@ -87,7 +94,11 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
         status = tracing::field::Empty,
     );
     async move {
-        let outcome = match bounded_body(&mut request, limits.body_bytes).await {
+        let body = bounded_body(&mut request, limits).await;
+        // A body that was not read to its end (too slow, too large) may still be arriving: the
+        // connection cannot carry another request.
+        let close = body.is_err();
+        let outcome = match body {
             Err(error) => Err(error),
             Ok(()) => {
                 let call = AssertUnwindSafe(next.call(request)).catch_unwind();
@@ -114,6 +125,9 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
             headers.insert(CORRELATION_ID, value);
         }
         headers.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+        if close {
+            headers.insert("Connection", HeaderValue::from_static("close"));
+        }
         headers.entry("Cache-Control").or_insert(HeaderValue::from_static("no-store"));
         Ok(response)
     }
@@ -135,7 +149,7 @@ mod tests {
     }
 
     async fn call(path: &'static str) -> (Response, Value) {
-        let limits = Limits { timeout: Duration::from_secs(5), body_bytes: 1024 };
+        let limits = Limits { timeout: Duration::from_secs(5), body_bytes: 1024, body_timeout: Duration::from_secs(5) };
         let app =
             Route::new().at("/v1/boom", poem::get(boom)).at("/env/as/token", poem::get(boom)).around(wrapper(limits));
         let request = Request::builder().uri(Uri::from_static(path)).header(CORRELATION_ID, "trace-me").finish();

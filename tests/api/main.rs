@@ -22,6 +22,7 @@ mod hydra_sdk;
 mod openapi_spec;
 mod real_browser;
 mod scopes;
+mod slow_clients;
 mod sqlite_migrations;
 mod tenancy;
 mod tokens;
