@@ -190,8 +190,12 @@ impl Store {
         self.db.ping().await.map_err(StoreError::from)
     }
 
-    /// Closes the pool.
+    /// Commits the records already queued for the group-commit writer (SQLite), refusing new ones,
+    /// then closes the pool. Every clone of this store is closed with it.
     pub async fn close(self) -> Result<(), StoreError> {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.db.close().await.map_err(StoreError::from)
     }
 }

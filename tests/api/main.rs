@@ -22,6 +22,7 @@ mod hydra_sdk;
 mod openapi_spec;
 mod real_browser;
 mod scopes;
+mod shutdown;
 mod slow_clients;
 mod sqlite_migrations;
 mod tenancy;
