@@ -13,6 +13,7 @@ use crate::auth::secrets::{SecretBox, generate_master_key};
 use crate::domain::ids::EnvironmentId;
 use crate::enrich::{GeoIpSource, TrustedProxies};
 use crate::limits::LimitSettings;
+use crate::server::ConnectionLimits;
 use crate::store::StoreSettings;
 
 /// Log output style.
@@ -63,6 +64,17 @@ pub struct Config {
     pub request_body_limit: usize,
     /// `ASSENT_REQUEST_TIMEOUT_MS`: a request taking longer is answered 503.
     pub request_timeout_ms: u64,
+    /// `ASSENT_HEADER_READ_TIMEOUT_MS`: a request head must arrive within this (from the connection's
+    /// start or the head's first byte); the connection is closed otherwise.
+    pub header_read_timeout_ms: u64,
+    /// `ASSENT_BODY_READ_TIMEOUT_MS`: a request body must arrive within this once its head has; 408 otherwise.
+    pub body_read_timeout_ms: u64,
+    /// `ASSENT_IDLE_TIMEOUT_MS`: a connection with no request in progress is closed after this long without a byte.
+    pub idle_timeout_ms: u64,
+    /// `ASSENT_MAX_CONNECTIONS`: connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// `ASSENT_SHUTDOWN_GRACE_MS`: on SIGTERM or Ctrl-C, how long requests in flight may take to finish.
+    pub shutdown_grace_ms: u64,
     /// `ASSENT_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
     pub trusted_proxies: String,
     /// `ASSENT_GEOIP_DB`: path of a GeoIP2/GeoLite2-City `.mmdb`; unset = the bundled database, `none` = no GeoIP.
@@ -105,6 +117,11 @@ impl Default for Config {
             db_statement_timeout_ms: 10_000,
             request_body_limit: 64 * 1024,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
+            max_connections: 1024,
+            shutdown_grace_ms: 20_000,
             trusted_proxies: String::new(),
             geoip_db: None,
             env_requests_per_sec: 50_000,
@@ -146,6 +163,12 @@ pub struct Settings {
     pub request_body_limit: usize,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Request body read timeout.
+    pub body_read_timeout: Duration,
+    /// Header-read and idle timeouts, connection cap.
+    pub connections: ConnectionLimits,
+    /// How long requests in flight may take to finish at shutdown.
+    pub shutdown_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
     /// Which GeoIP database to load.
@@ -231,8 +254,27 @@ impl Config {
         if self.request_body_limit < 1024 {
             return Err(bad("request_body_limit", "must be at least 1024 bytes".into()));
         }
-        if self.request_timeout_ms == 0 || self.db_acquire_timeout_ms == 0 || self.db_statement_timeout_ms == 0 {
-            return Err(ConfigError("timeouts (ASSENT_*_TIMEOUT_MS) must be greater than 0".into()));
+        for (name, value) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("db_acquire_timeout_ms", self.db_acquire_timeout_ms),
+            ("db_statement_timeout_ms", self.db_statement_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(bad(name, "must be greater than 0".into()));
+            }
+        }
+        for (name, value, range) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms, 100..=600_000),
+            ("body_read_timeout_ms", self.body_read_timeout_ms, 100..=600_000),
+            ("idle_timeout_ms", self.idle_timeout_ms, 100..=3_600_000),
+            ("shutdown_grace_ms", self.shutdown_grace_ms, 0..=600_000),
+        ] {
+            if !range.contains(&value) {
+                return Err(bad(name, format!("({value}) must be between {} and {}", range.start(), range.end())));
+            }
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(bad("max_connections", format!("({}) must be between 1 and 1000000", self.max_connections)));
         }
         let trusted_proxies =
             TrustedProxies::parse(&self.trusted_proxies).map_err(|why| bad("trusted_proxies", why))?;
@@ -267,6 +309,13 @@ impl Config {
             challenge_lifetime: chrono::Duration::seconds(self.challenge_lifetime_secs),
             request_body_limit: self.request_body_limit,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+                idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+                max_connections: self.max_connections,
+            },
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
             trusted_proxies,
             geoip,
             limits,
@@ -369,6 +418,25 @@ mod tests {
         assert!(err.to_string().contains("ASSENT_TRUSTED_PROXIES"), "{err}");
         let err = Config { secret_key: Some("short".into()), ..valid() }.validate().unwrap_err();
         assert!(err.to_string().contains("ASSENT_SECRET_KEY"), "{err}");
+        let err = Config { db_acquire_timeout_ms: 0, ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_DB_ACQUIRE_TIMEOUT_MS"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_are_bounded_and_named() {
+        for (config, setting) in [
+            (Config { header_read_timeout_ms: 0, ..valid() }, "ASSENT_HEADER_READ_TIMEOUT_MS"),
+            (Config { body_read_timeout_ms: 700_000, ..valid() }, "ASSENT_BODY_READ_TIMEOUT_MS"),
+            (Config { idle_timeout_ms: 50, ..valid() }, "ASSENT_IDLE_TIMEOUT_MS"),
+            (Config { max_connections: 0, ..valid() }, "ASSENT_MAX_CONNECTIONS"),
+            (Config { shutdown_grace_ms: 600_001, ..valid() }, "ASSENT_SHUTDOWN_GRACE_MS"),
+        ] {
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+        let settings = Config { shutdown_grace_ms: 0, ..valid() }.validate().unwrap();
+        assert_eq!(settings.shutdown_grace, Duration::ZERO);
+        assert_eq!(settings.connections.max_connections, 1024);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod enrich;
 pub mod error;
 pub mod limits;
 pub mod seed;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod store;

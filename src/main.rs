@@ -18,10 +18,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
-            app.run_until(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            app.run_until(assent::server::shutdown_signal()).await
         }
         Command::Bootstrap { name } => {
             let created = bootstrap(&settings, name).await?;

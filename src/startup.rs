@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::{Endpoint, EndpointExt, Route};
+use tokio::net::TcpListener;
 
 use crate::api::api_service;
 use crate::api::middleware::{self, Limits};
@@ -18,7 +18,7 @@ use crate::store::Store;
 
 /// A bound, ready-to-serve server.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     address: SocketAddr,
     state: AppState,
     settings: Settings,
@@ -76,23 +76,19 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
         .around(middleware::wrapper(Limits {
             timeout: settings.request_timeout,
             body_bytes: settings.request_body_limit,
+            body_timeout: settings.body_read_timeout,
         }))
 }
 
 impl Application {
     /// Binds the listen address (port 0 picks a free port) and prepares the state.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let acceptor = TcpListener::bind(settings.listen)
-            .into_acceptor()
+        let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (ASSENT_LISTEN): {e}", settings.listen))?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .ok_or_else(|| anyhow::anyhow!("listener has no socket address"))?;
+        let address = listener.local_addr().map_err(|e| anyhow::anyhow!("listener has no socket address: {e}"))?;
         let state = state(&settings, public_url(&settings, address)).await?;
-        Ok(Self { acceptor, address, state, settings })
+        Ok(Self { listener, address, state, settings })
     }
 
     /// The bound address.
@@ -110,16 +106,26 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Serves until `shutdown` resolves, then stops accepting, lets requests in flight finish within
+    /// the grace period (`ASSENT_SHUTDOWN_GRACE_MS`), commits the records still queued and closes the
+    /// database.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
-        tracing::info!(address = %self.address, public_url = %self.state.public_url, database = self.state.store.backend_name(), "assent listening");
-        let app = app(self.state.clone(), &self.settings);
-        let purge = tokio::spawn(crate::store::purge_every_hour(self.state.store.clone()));
-        let forget = tokio::spawn(crate::limits::forget_idle_every_minute(self.state.limiters.clone()));
-        let served = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, None).await;
+        let Self { listener, address, state, settings } = self;
+        tracing::info!(address = %address, public_url = %state.public_url, database = state.store.backend_name(), "assent listening");
+        crate::server::warn_if_file_limit_is_low(
+            settings.connections.max_connections,
+            settings.store.max_connections as usize + 64,
+        );
+        let app = app(state.clone(), &settings);
+        let purge = tokio::spawn(crate::store::purge_every_hour(state.store.clone()));
+        let forget = tokio::spawn(crate::limits::forget_idle_every_minute(state.limiters.clone()));
+        let served = crate::server::serve(listener, app, settings.connections, settings.shutdown_grace, shutdown).await;
         purge.abort();
         forget.abort();
+        let closed = state.store.close().await;
         served?;
+        closed.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;
+        tracing::info!("assent stopped");
         Ok(())
     }
 }

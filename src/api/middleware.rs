@@ -1,10 +1,13 @@
 //! Cross-cutting HTTP concerns: correlation ids, request spans, security headers and the error format.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use poem::error::ReadBodyError;
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -39,6 +42,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// A larger body is answered 413 before any handler sees it.
     pub body_bytes: usize,
+    /// A body still arriving after this is answered 408 and its connection closed.
+    pub body_timeout: Duration,
 }
 
 /// The request wrapper for `limits`.
@@ -48,17 +53,33 @@ pub fn wrapper<E: Endpoint + 'static>(
     move |next, request| Box::pin(around(next, request, limits))
 }
 
-/// Reads the body up front, within the limit, so no handler can be fed an unbounded stream.
-async fn bounded_body(request: &mut Request, limit: usize) -> Result<(), poem::Error> {
+/// Reads the body up front, within the size limit and the time limit, so no handler can be fed an
+/// unbounded stream and no client can hold a request open by trickling its body.
+async fn bounded_body(request: &mut Request, limits: Limits) -> Result<(), poem::Error> {
     let body = request.take_body();
-    match body.into_bytes_limit(limit).await {
-        Ok(bytes) => {
+    match tokio::time::timeout(limits.body_timeout, body.into_bytes_limit(limits.body_bytes)).await {
+        Ok(Ok(bytes)) => {
             request.set_body(bytes);
             Ok(())
         }
-        Err(ReadBodyError::PayloadTooLarge) => Err(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)),
-        Err(other) => Err(poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST)),
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => Err(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)),
+        Ok(Err(other)) => Err(poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST)),
+        Err(_) => Err(poem::Error::from_string(
+            format!("The request body did not arrive within {} ms", limits.body_timeout.as_millis()),
+            StatusCode::REQUEST_TIMEOUT,
+        )),
     }
+}
+
+/// A handler's panic as a 500: its message is logged (with the request's correlation id, under the
+/// error id) and never sent; the connection lives on.
+fn panicked(payload: Box<dyn Any + Send>) -> poem::Error {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    poem::Error::from_string(format!("panic: {message}"), StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Wraps every request: span, correlation id, limits, uniform errors, security headers.
@@ -73,12 +94,20 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
         status = tracing::field::Empty,
     );
     async move {
-        let outcome = match bounded_body(&mut request, limits.body_bytes).await {
+        let body = bounded_body(&mut request, limits).await;
+        // A body that was not read to its end (too slow, too large) may still be arriving: the
+        // connection cannot carry another request.
+        let close = body.is_err();
+        let outcome = match body {
             Err(error) => Err(error),
-            Ok(()) => match tokio::time::timeout(limits.timeout, next.call(request)).await {
-                Ok(outcome) => outcome.map(IntoResponse::into_response),
-                Err(_) => Err(poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE)),
-            },
+            Ok(()) => {
+                let call = AssertUnwindSafe(next.call(request)).catch_unwind();
+                match tokio::time::timeout(limits.timeout, call).await {
+                    Ok(Ok(outcome)) => outcome.map(IntoResponse::into_response),
+                    Ok(Err(panic)) => Err(panicked(panic)),
+                    Err(_) => Err(poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE)),
+                }
+            }
         };
         let mut response = match outcome {
             Ok(response) => response,
@@ -96,9 +125,76 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
             headers.insert(CORRELATION_ID, value);
         }
         headers.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+        if close {
+            headers.insert("Connection", HeaderValue::from_static("close"));
+        }
         headers.entry("Cache-Control").or_insert(HeaderValue::from_static("no-store"));
         Ok(response)
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::Uri;
+    use poem::{EndpointExt, Route, handler};
+    use serde_json::Value;
+
+    use super::*;
+
+    #[handler]
+    fn boom() -> &'static str {
+        panic!("boom: internal detail")
+    }
+
+    async fn call(path: &'static str) -> (Response, Value) {
+        let limits = Limits { timeout: Duration::from_secs(5), body_bytes: 1024, body_timeout: Duration::from_secs(5) };
+        let app =
+            Route::new().at("/v1/boom", poem::get(boom)).at("/env/as/token", poem::get(boom)).around(wrapper(limits));
+        let request = Request::builder().uri(Uri::from_static(path)).header(CORRELATION_ID, "trace-me").finish();
+        let mut response = app.call(request).await.expect("the wrapper always answers");
+        let body = response.take_body().into_string().await.expect("body");
+        (response, serde_json::from_str(&body).expect("JSON error body"))
+    }
+
+    /// Log output of everything logged on this thread while `log` lives.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_in_the_error_format_with_its_correlation_id() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let (response, body) = call("/v1/boom").await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers().get(CORRELATION_ID).and_then(|v| v.to_str().ok()), Some("trace-me"));
+        assert_eq!(body["code"], "UNEXPECTED_ERROR", "{body}");
+        assert!(body["id"].as_str().and_then(|id| uuid::Uuid::parse_str(id).ok()).is_some(), "{body}");
+        assert!(!body.to_string().contains("internal detail"), "the panic message is logged, not sent: {body}");
+        let logged = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("UTF-8 log");
+        let line = logged.lines().find(|l| l.contains("boom: internal detail")).expect("the panic is logged");
+        assert!(line.contains("trace-me"), "with the correlation id: {line}");
+        assert!(line.contains(body["id"].as_str().unwrap_or("?")), "under the error id: {line}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_on_an_oauth_endpoint_is_an_rfc_6749_server_error() {
+        let (response, body) = call("/env/as/token").await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "server_error", "{body}");
+        assert!(!body.to_string().contains("internal detail"), "{body}");
+    }
 }

@@ -14,6 +14,14 @@ pub mod text;
 pub mod tokens;
 pub mod users;
 
+/// `at` moved on by `by`; an error where chrono's `+` would panic (beyond the year 262143).
+pub fn later(
+    at: chrono::DateTime<chrono::Utc>,
+    by: chrono::Duration,
+) -> Result<chrono::DateTime<chrono::Utc>, error::DomainError> {
+    at.checked_add_signed(by).ok_or_else(|| error::DomainError::Unexpected(format!("{at} + {by} is out of range")))
+}
+
 /// The current instant at the wire's precision (milliseconds), so stored and returned timestamps agree
 /// and `consentedAt eq` filters can match what a client was shown.
 pub fn now() -> chrono::DateTime<chrono::Utc> {

@@ -33,6 +33,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     /// 413: the body is too large.
     PayloadTooLarge,
     /// 415: the `Content-Type` is not accepted.
@@ -79,6 +81,11 @@ impl ErrorCode {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "INVALID_REQUEST",
                 "The request could not be completed. The HTTP method is not supported for this resource.",
+            ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "INVALID_REQUEST",
+                "The request could not be completed. The request body did not arrive in time.",
             ),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -375,7 +382,8 @@ fn framework_to_api(error: poem::Error) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(ErrorCode::UnsupportedMediaType)
             .with_message(format!("The request could not be completed. {error}.")),
         StatusCode::TOO_MANY_REQUESTS => ApiError::new(ErrorCode::RequestLimited),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
+        StatusCode::REQUEST_TIMEOUT => ApiError::new(ErrorCode::RequestTimeout),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
             ApiError { cause: Some(error.to_string()), ..ApiError::new(ErrorCode::Unavailable) }
         }
         s if s.is_client_error() => ApiError::new(ErrorCode::InvalidRequest)

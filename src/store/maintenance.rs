@@ -18,7 +18,9 @@ impl Store {
     /// Deletes sessions, pending authorizations, codes and refresh tokens that expired more than a
     /// day before `now`, and revoked access tokens past their expiry; answers how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let cutoff = now - GRACE;
+        let cutoff = now
+            .checked_sub_signed(GRACE)
+            .ok_or_else(|| StoreError::Database(format!("{now} - {GRACE} is out of range")))?;
         let environments: Vec<Uuid> = environment::Entity::find()
             .select_only()
             .column(environment::Column::Id)

@@ -20,6 +20,7 @@ pub use login_throttles::Admission;
 pub use maintenance::purge_every_hour;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -62,6 +63,43 @@ async fn migrate_exclusively(url: &str) -> Result<(), StoreError> {
     migrated?;
     unlocked?;
     Ok(())
+}
+
+/// The file a SQLite URL names (`sqlite://FILE?…`, `sqlite:FILE`); `None` for in-memory databases.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
+/// Takes an exclusive lock on `FILE-migrate.lock` beside the database file (created if missing, never
+/// removed); it is released when the returned file is dropped, or when the process ends.
+async fn lock_beside(database: PathBuf) -> Result<std::fs::File, StoreError> {
+    let mut name = database.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push("-migrate.lock");
+    let path = database.with_file_name(name);
+    let locked = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("migration lock: {e}")))?;
+    locked.map_err(|e| StoreError::Database(format!("migration lock beside {}: {e}", database.display())))
+}
+
+/// Runs migrations holding a file lock, so processes starting together on one new SQLite file (a
+/// server and `assent bootstrap`, say) do not apply the same migration twice; the PostgreSQL
+/// counterpart is [`migrate_exclusively`]. An in-memory database belongs to one process and needs none.
+async fn migrate_sqlite_exclusively(db: &DatabaseConnection, url: &str) -> Result<(), StoreError> {
+    let lock = match sqlite_file(url) {
+        Some(path) => Some(lock_beside(path).await?),
+        None => None,
+    };
+    let migrated = Migrator::up(db, None).await;
+    drop(lock);
+    migrated.map_err(StoreError::from)
 }
 
 /// Gives SQLite's planner table statistics. Without them it cannot tell that `application_name`
@@ -125,7 +163,7 @@ impl Store {
         if is_postgres {
             migrate_exclusively(&settings.url).await?;
         } else {
-            Migrator::up(&db, None).await?;
+            migrate_sqlite_exclusively(&db, &settings.url).await?;
             optimize_sqlite(&db).await?;
             tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
@@ -168,8 +206,28 @@ impl Store {
         self.db.ping().await.map_err(StoreError::from)
     }
 
-    /// Closes the pool.
+    /// Commits the records already queued for the group-commit writer (SQLite), refusing new ones,
+    /// then closes the pool. Every clone of this store is closed with it.
     pub async fn close(self) -> Result<(), StoreError> {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.db.close().await.map_err(StoreError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file_and_memory_names_none() {
+        assert_eq!(sqlite_file("sqlite:///tmp/a/assent.db?mode=rwc"), Some(PathBuf::from("/tmp/a/assent.db")));
+        assert_eq!(sqlite_file("sqlite://assent.db?mode=rwc"), Some(PathBuf::from("assent.db")));
+        assert_eq!(sqlite_file("sqlite:data.db"), Some(PathBuf::from("data.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://:memory:"), None);
+        assert_eq!(sqlite_file("sqlite://shared?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_file("postgres://localhost/db"), None);
     }
 }

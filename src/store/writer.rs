@@ -5,8 +5,11 @@
 //! covers many records. A request is answered only after its own transaction has committed, so a
 //! 201 still means durably stored.
 
+use std::sync::Mutex;
+
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use super::StoreError;
 use crate::domain::consents::Consent;
@@ -25,14 +28,26 @@ struct Job {
 #[derive(Debug)]
 pub(crate) struct ConsentWriter {
     queue: mpsc::Sender<Job>,
+    /// Tells the task to stop taking records (once) and its handle, taken by [`ConsentWriter::close`].
+    stop: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
 }
 
 impl ConsentWriter {
     /// Starts the writer task on `db`.
     pub(crate) fn spawn(db: DatabaseConnection) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, jobs));
-        Self { queue }
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(run(db, jobs, stopped));
+        Self { queue, stop: Mutex::new(Some((stop, task))) }
+    }
+
+    /// Stops taking records and waits until every record already queued is committed and answered.
+    pub(crate) async fn close(&self) {
+        let Some((stop, task)) = self.stop.lock().ok().and_then(|mut slot| slot.take()) else { return };
+        let _ = stop.send(());
+        if let Err(error) = task.await {
+            tracing::error!(%error, "the consent writer failed while closing");
+        }
     }
 
     /// Queues `record` and waits until its transaction has committed.
@@ -46,9 +61,21 @@ impl ConsentWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            // Queued records first: on close, everything already accepted is still written.
+            biased;
+            received = jobs.recv_many(&mut batch, MAX_BATCH) => if received == 0 { break },
+            _ = &mut stop, if !closing => {
+                // Refuse new records; the loop goes on until the queue is empty.
+                jobs.close();
+                closing = true;
+                continue;
+            }
+        }
         // Take the records out of the jobs rather than copying them: this is the write hot path.
         let (records, answers): (Vec<Consent>, Vec<_>) = batch.drain(..).map(|job| (job.record, job.done)).unzip();
         match super::consents::insert_consents(&db, &records).await {

@@ -274,3 +274,26 @@ async fn unknown_user_or_malformed_ids_are_not_found() {
         assert_error(&out, "NOT_FOUND");
     }
 }
+
+#[tokio::test]
+async fn expires_at_later_than_the_wire_format_can_write_is_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("ada").await;
+    let user_id = user["id"].as_str().unwrap();
+    let with_expiry = |at: &str| {
+        let mut body = seed_body();
+        body["expiresAt"] = json!(at);
+        body.to_string()
+    };
+    // An offset carries the last day of 9999 into the year 10000 (UTC), which reads back as "+10000-…".
+    let (status, _, body) = post_consent(&app, user_id, &with_expiry("9999-12-31T23:59:59-23:59"), ACCEPT, &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "INVALID_DATA");
+    assert!(has_detail(&body, "INVALID_VALUE", "expiresAt"), "{body}");
+    // The last instant it can write is fine, and reads back as sent.
+    let (status, _, body) = post_consent(&app, user_id, &with_expiry("9999-12-31T23:59:59.999Z"), ACCEPT, &[]).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let read = app.get(&app.env_url(&format!("/users/{user_id}/oauthConsents/{id}")), 200).await;
+    assert_eq!(read["expiresAt"], "9999-12-31T23:59:59.999Z");
+}

@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use crate::browser::{Browser, Fixture, Pkce, param};
 use crate::helpers::{Answer, TestApp, has_detail};
 
-const LOGIN_APP: &str = "https://login.example.com/login";
-const CONSENT_APP: &str = "https://consent.example.com/consent";
-const ASKED: &str = "openid email invoices:read invoices:write";
+pub(crate) const LOGIN_APP: &str = "https://login.example.com/login";
+pub(crate) const CONSENT_APP: &str = "https://consent.example.com/consent";
+pub(crate) const ASKED: &str = "openid email invoices:read invoices:write";
 
 /// The flow fixture, with the environment sending browsers to external apps.
-async fn external(app: &TestApp) -> Fixture {
+pub(crate) async fn external(app: &TestApp) -> Fixture {
     let fixture = app.flow_fixture("REQUIRED").await;
     let body = json!({"loginUrl": LOGIN_APP, "consentUrl": CONSENT_APP});
     let environment = app.call(Method::PATCH, &app.env_url(""), Some(body), 200).await;
@@ -29,19 +29,25 @@ async fn admin(app: &TestApp, env_id: &str, token: &str, method: Method, path: &
     Answer::of(request).await
 }
 
-async fn own_admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Answer {
+pub(crate) async fn own_admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Answer {
     admin(app, &app.env_id, &app.token, method, path, body).await
 }
 
 /// The challenge in a redirect to an external app.
-fn challenge_in(answer: &Answer, app_url: &str, name: &str) -> String {
+pub(crate) fn challenge_in(answer: &Answer, app_url: &str, name: &str) -> String {
     let location = answer.header("Location").unwrap_or_else(|| panic!("redirect: {} {}", answer.status, answer.text));
     assert!(location.starts_with(app_url), "{location}");
     param(location, name).expect("challenge")
 }
 
 /// Starts an authorization and has the login app accept `subject`; answers the consent challenge.
-async fn through_login(app: &TestApp, browser: &Browser, fixture: &Fixture, pkce: &Pkce, remember: bool) -> String {
+pub(crate) async fn through_login(
+    app: &TestApp,
+    browser: &Browser,
+    fixture: &Fixture,
+    pkce: &Pkce,
+    remember: bool,
+) -> String {
     let started = browser.authorize(&fixture.client_id, pkce, ASKED, &[]).await;
     let login = challenge_in(&started, LOGIN_APP, "login_challenge");
     let read = own_admin(app, Method::GET, &format!("requests/login?login_challenge={login}"), None).await;
@@ -55,7 +61,7 @@ async fn through_login(app: &TestApp, browser: &Browser, fixture: &Fixture, pkce
 }
 
 /// Follows a `redirect_to` in the browser; answers where it leads.
-async fn follow(browser: &Browser, redirect: &Answer) -> String {
+pub(crate) async fn follow(browser: &Browser, redirect: &Answer) -> String {
     assert_eq!(redirect.status, 200, "{}", redirect.text);
     let back = Answer::of(browser.client.get(redirect.json()["redirect_to"].as_str().unwrap())).await;
     assert_eq!(back.status, 302, "{}", back.text);

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use assent::api::middleware::{self, Limits};
 use assent::config::Config;
+use assent::server::ConnectionLimits;
 use clap::Parser;
-use poem::listener::TcpListener;
-use poem::{EndpointExt, Response, Route, Server, get, handler};
+use poem::{EndpointExt, Response, Route, get, handler};
 
 /// Bare poem endpoint wrapped like Assent, for `bench/run` to divide by.
 #[derive(Debug, Parser)]
@@ -30,18 +30,21 @@ async fn main() -> anyhow::Result<()> {
     // Same ASSENT_* settings as the server: default limits and the same log subscriber unless overridden.
     let config = Config::load(None)?;
     let _telemetry = assent::telemetry::init(config.log_format, &config.log_level).map_err(anyhow::Error::msg)?;
-    let limits =
-        Limits { timeout: Duration::from_millis(config.request_timeout_ms), body_bytes: config.request_body_limit };
+    let limits = Limits {
+        timeout: Duration::from_millis(config.request_timeout_ms),
+        body_bytes: config.request_body_limit,
+        body_timeout: Duration::from_millis(config.body_read_timeout_ms),
+    };
     let app = Route::new().at("/", get(ok).post(ok)).at("/*path", get(ok).post(ok)).around(middleware::wrapper(limits));
+    // Served by the same connection handling as Assent.
+    let connections = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        max_connections: config.max_connections,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
     eprintln!("baseline listening on {}", args.listen);
-    Server::new(TcpListener::bind(args.listen))
-        .run_with_graceful_shutdown(
-            app,
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-            None,
-        )
-        .await?;
+    let grace = Duration::from_millis(config.shutdown_grace_ms);
+    assent::server::serve(listener, app, connections, grace, assent::server::shutdown_signal()).await?;
     Ok(())
 }

@@ -81,7 +81,7 @@ pub struct ConsentAcceptIn {
     pub operating_system: Option<SoftwareIo>,
     /// The device, when the client knows better than its User-Agent.
     pub device: Option<DeviceIo>,
-    /// When an accepted consent stops counting (then reads as `EXPIRED`).
+    /// When an accepted consent stops counting (then reads as `EXPIRED`): in the future, and not after 9999-12-31T23:59:59.999Z.
     pub expires_at: Option<Timestamp>,
     /// The user; must match the path when given.
     pub user: Option<IdRef>,

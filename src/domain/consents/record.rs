@@ -17,6 +17,9 @@ pub(crate) const MAX_SCOPES: usize = 100;
 const MAX_SCOPE_CHARS: usize = 256;
 /// Longest browser / OS / device text.
 const MAX_CLIENT_TEXT: usize = 128;
+/// The last instant the wire format writes (9999-12-31T23:59:59.999Z) in Unix milliseconds: a later
+/// `expiresAt` (an offset can carry 9999-12-31 into the year 10000) could not be read back.
+const LATEST_EXPIRY_MILLIS: i64 = 253_402_300_799_999;
 
 /// A browser or OS as the client described it.
 #[derive(Clone, Debug, Default)]
@@ -152,10 +155,12 @@ fn validate(draft: ConsentDraft, user: UserId, now: DateTime<Utc>) -> Result<Val
         }
         Some(status) => Some(status),
     };
-    if let Some(at) = draft.expires_at
-        && at <= now
-    {
-        v.push(FieldError::invalid("expiresAt", "'expiresAt' must be in the future."));
+    if let Some(at) = draft.expires_at {
+        if at <= now {
+            v.push(FieldError::invalid("expiresAt", "'expiresAt' must be in the future."));
+        } else if at.timestamp_millis() > LATEST_EXPIRY_MILLIS {
+            v.push(FieldError::invalid("expiresAt", "'expiresAt' must not be after 9999-12-31T23:59:59.999Z."));
+        }
     }
     if let Some(body_user) = draft.body_user_id.as_deref()
         && UserId::parse(body_user) != Some(user)

@@ -192,7 +192,7 @@ pub(super) async fn session(
         user_id: None,
         authenticated_at: None,
         created_at: now,
-        expires_at: now + SESSION_LIFETIME,
+        expires_at: crate::domain::later(now, SESSION_LIFETIME)?,
     };
     let token = opaque_token();
     cx.store.insert_browser_session(cx.env, &session, &token_digest(&token)).await?;
@@ -238,7 +238,7 @@ pub async fn authorize(
         user_agent: request.user_agent.clone(),
         client_ip: request.client_ip,
         created_at: now,
-        expires_at: now + cx.pending_lifetime,
+        expires_at: crate::domain::later(now, cx.pending_lifetime)?,
         kind: PendingKind::Page,
         user_id: None,
         login_challenge: None,

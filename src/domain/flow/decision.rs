@@ -246,7 +246,7 @@ pub(super) async fn issue_code(
             &token_digest(&code),
             &pending.redirect_uri,
             pending.code_challenge.as_deref(),
-            now + cx.code_lifetime,
+            crate::domain::later(now, cx.code_lifetime)?,
         )
         .await?;
     let mut pairs = vec![("code", code.as_str())];

@@ -1,7 +1,5 @@
 //! The apps' side: reading challenges and answering them through the admin API.
 
-use chrono::Duration;
-
 use super::super::plan::plan;
 use super::super::{FlowContext, PendingAuthorization, PendingKind};
 use super::*;
@@ -80,9 +78,7 @@ pub async fn accept_login(
     accept: AcceptLogin,
 ) -> Result<String, ChallengeError> {
     let stored = open(cx, PendingKind::LoginChallenge, challenge).await?;
-    if accept.remember_for < 0 {
-        return Err(ChallengeError::Invalid("'remember_for' must not be negative.".into()));
-    }
+    remember_for(accept.remember_for)?;
     let user = match cx.store.user_by_id_or_username(cx.env, &accept.subject).await? {
         Some(user) if user.enabled => user,
         _ => return Err(ChallengeError::Invalid("'subject' is not an enabled user of this environment.".into())),
@@ -131,9 +127,10 @@ pub async fn accept_consent(
     if let Some(extra) = accept.grant_scope.iter().find(|s| !pending.scopes.contains(s)) {
         return Err(ChallengeError::Invalid(format!("'grant_scope' names '{extra}', which was not requested.")));
     }
-    if accept.remember_for < 0 {
-        return Err(ChallengeError::Invalid("'remember_for' must not be negative.".into()));
-    }
+    // Everything that can refuse the answer is checked before the challenge is marked answered.
+    let kept_for = remember_for(accept.remember_for)?;
+    let expires_at =
+        if kept_for.is_zero() { None } else { Some(crate::domain::later(crate::domain::now(), kept_for)?) };
     let user = pending.user_id.ok_or_else(|| ChallengeError::Unexpected("consent challenge without a user".into()))?;
     let app = cx.store.get_application(cx.env, pending.client_id).await.map_err(DomainError::from)?;
     let plan = plan(cx.store, cx.env, &app, user, &pending.scopes, false).await?;
@@ -151,8 +148,6 @@ pub async fn accept_consent(
     let redirect_to = answer(cx, &pending, &outcome, "consent_verifier").await?;
     let new: Vec<String> = grant_scope.into_iter().filter(|s| !plan.covered.contains(s)).collect();
     if !new.is_empty() {
-        let expires_at =
-            (accept.remember_for > 0).then(|| crate::domain::now() + Duration::seconds(accept.remember_for));
         record_flow_decision(
             cx.store,
             cx.enricher,

@@ -11,6 +11,7 @@ pub use answers::{accept_consent, accept_login, consent_request, login_request, 
 pub(crate) use resume::{resume_consent, resume_login};
 pub use sessions::{consent_sessions, end_login_sessions, revoke_consent_sessions};
 
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{FlowContext, FlowError, PendingAuthorization, PendingKind, Step, redirect_with};
@@ -21,6 +22,19 @@ use crate::domain::error::DomainError;
 use crate::domain::grants::Claims;
 use crate::domain::ids::{AuthorizationId, UserId};
 use crate::store::StoreError;
+
+/// Longest `remember_for` an app may send: one year. Hydra sets no bound, but an unbounded one
+/// overflowed the date arithmetic of the session or record it sets.
+pub const MAX_REMEMBER_FOR_SECS: i64 = 365 * 24 * 60 * 60;
+
+/// `remember_for` as a duration: 0 to [`MAX_REMEMBER_FOR_SECS`] seconds, else an invalid request.
+fn remember_for(seconds: i64) -> Result<Duration, ChallengeError> {
+    (0..=MAX_REMEMBER_FOR_SECS).contains(&seconds).then(|| Duration::try_seconds(seconds)).flatten().ok_or_else(|| {
+        ChallengeError::Invalid(format!(
+            "'remember_for' must be between 0 and {MAX_REMEMBER_FOR_SECS} seconds (one year)."
+        ))
+    })
+}
 
 /// An app's answer to a challenge, kept until the browser comes back with the verifier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,7 +201,7 @@ async fn to_app(
     pending.id = AuthorizationId::new();
     pending.kind = kind;
     pending.created_at = now;
-    pending.expires_at = now + cx.pending_lifetime;
+    pending.expires_at = crate::domain::later(now, cx.pending_lifetime)?;
     let challenge = opaque_token();
     cx.store.insert_authorization(cx.env, &pending, &token_digest(&challenge)).await?;
     Ok(Step::Redirect(redirect_with(app_url, &[(parameter, &challenge)])))

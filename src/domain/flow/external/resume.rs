@@ -66,19 +66,21 @@ pub(crate) async fn resume_login(
     };
     let user = UserId::parse(&user_id).ok_or_else(|| DomainError::Unexpected("stored login subject".into()))?;
     let now = crate::domain::now();
-    // Not remembered: signed in just long enough to finish this authorization.
+    // Not remembered: signed in just long enough to finish this authorization. Answers stored before
+    // remember_for was bounded can hold more than a year: they get a year.
     let lifetime = match (remember, remember_for) {
         (false, _) => cx.pending_lifetime,
         (true, 0) => SESSION_LIFETIME,
-        (true, seconds) => Duration::seconds(seconds),
+        (true, seconds) => Duration::try_seconds(seconds.min(MAX_REMEMBER_FOR_SECS)).unwrap_or(SESSION_LIFETIME),
     };
     let token = opaque_token();
-    cx.store.sign_in(cx.env, session, user, now, &token_digest(&token), now + lifetime).await?;
+    let until = crate::domain::later(now, lifetime)?;
+    cx.store.sign_in(cx.env, session, user, now, &token_digest(&token), until).await?;
     let app = cx.store.get_application(cx.env, pending.client_id).await?;
     pending.kind = PendingKind::Page;
     pending.id = AuthorizationId::new();
     pending.created_at = now;
-    pending.expires_at = now + cx.pending_lifetime;
+    pending.expires_at = crate::domain::later(now, cx.pending_lifetime)?;
     let step = after_login(cx, environment, app, pending, user, now, &request).await?;
     Ok(Authorized { new_session_token: Some(token), step })
 }
