@@ -4,30 +4,58 @@
 //! commit is in flight wait in the queue and go into the next transaction together, so one fsync
 //! covers many records. A request is answered only after its own transaction has committed, so a
 //! 201 still means durably stored.
+//!
+//! Environments are served fairly: each may have at most [`PER_ENVIRONMENT`] records waiting (its
+//! further requests wait for room of their own, not in the shared queue), and every transaction
+//! takes records from the waiting environments in turn. One tenant's flood therefore delays another
+//! tenant's record by about one transaction, however deep the flood.
 
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::StoreError;
 use crate::domain::consents::Consent;
+use crate::domain::ids::EnvironmentId;
 
 /// Most records committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Queue length before callers wait for room.
-const QUEUE: usize = 4096;
+/// Records one environment may have waiting for the writer.
+const PER_ENVIRONMENT: usize = 1024;
+/// Shared queue length; with the per-environment bound, one environment never fills it alone.
+const QUEUE: usize = 8 * PER_ENVIRONMENT;
+/// Past this many known environments, idle ones are forgotten.
+const ENVIRONMENTS_KEPT: usize = 1024;
 
 struct Job {
     record: Consent,
     done: oneshot::Sender<Result<(), StoreError>>,
+    /// The environment's room in the queue, given back once the record is answered.
+    _room: OwnedSemaphorePermit,
+}
+
+/// Room per environment in the queue.
+#[derive(Debug, Default)]
+struct Rooms(Mutex<HashMap<EnvironmentId, Arc<Semaphore>>>);
+
+impl Rooms {
+    fn of(&self, env: EnvironmentId) -> Option<Arc<Semaphore>> {
+        let mut rooms = self.0.lock().ok()?;
+        if rooms.len() >= ENVIRONMENTS_KEPT {
+            rooms.retain(|_, room| room.available_permits() < PER_ENVIRONMENT);
+        }
+        Some(rooms.entry(env).or_insert_with(|| Arc::new(Semaphore::new(PER_ENVIRONMENT))).clone())
+    }
 }
 
 /// Handle on the writer task; dropping every handle stops the task.
 #[derive(Debug)]
 pub(crate) struct ConsentWriter {
     queue: mpsc::Sender<Job>,
+    rooms: Rooms,
     /// Tells the task to stop taking records (once) and its handle, taken by [`ConsentWriter::close`].
     stop: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
 }
@@ -38,7 +66,7 @@ impl ConsentWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(db, jobs, stopped));
-        Self { queue, stop: Mutex::new(Some((stop, task))) }
+        Self { queue, rooms: Rooms::default(), stop: Mutex::new(Some((stop, task))) }
     }
 
     /// Stops taking records and waits until every record already queued is committed and answered.
@@ -50,52 +78,141 @@ impl ConsentWriter {
         }
     }
 
-    /// Queues `record` and waits until its transaction has committed.
+    /// Queues `record` once its environment has room, and waits until its transaction has committed.
     pub(crate) async fn insert(&self, record: Consent) -> Result<(), StoreError> {
+        let stopped = || StoreError::Database("consent writer stopped".into());
+        let room = self.rooms.of(record.environment_id).ok_or_else(stopped)?;
+        let room = room.acquire_owned().await.map_err(|_| stopped())?;
         let (done, committed) = oneshot::channel();
-        self.queue
-            .send(Job { record, done })
-            .await
-            .map_err(|_| StoreError::Database("consent writer stopped".into()))?;
+        self.queue.send(Job { record, done, _room: room }).await.map_err(|_| stopped())?;
         committed.await.map_err(|_| StoreError::Database("consent writer dropped a record".into()))?
     }
 }
 
+/// Waiting items by environment, handed out in turn.
+struct Fair<T> {
+    waiting: HashMap<EnvironmentId, VecDeque<T>>,
+    turns: VecDeque<EnvironmentId>,
+}
+
+impl<T> Default for Fair<T> {
+    fn default() -> Self {
+        Self { waiting: HashMap::new(), turns: VecDeque::new() }
+    }
+}
+
+impl<T> Fair<T> {
+    fn push(&mut self, env: EnvironmentId, item: T) {
+        let queue = self.waiting.entry(env).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(env);
+        }
+        queue.push_back(item);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+
+    /// Up to `max` items, one environment after another.
+    fn next_batch(&mut self, max: usize) -> Vec<T> {
+        let mut batch = Vec::with_capacity(max.min(64));
+        while batch.len() < max
+            && let Some(env) = self.turns.pop_front()
+        {
+            let Some(queue) = self.waiting.get_mut(&env) else { continue };
+            if let Some(item) = queue.pop_front() {
+                batch.push(item);
+            }
+            if queue.is_empty() {
+                self.waiting.remove(&env);
+            } else {
+                self.turns.push_back(env);
+            }
+        }
+        batch
+    }
+}
+
 async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut incoming: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut fair: Fair<Job> = Fair::default();
     let mut closing = false;
     loop {
-        tokio::select! {
-            // Queued records first: on close, everything already accepted is still written.
-            biased;
-            received = jobs.recv_many(&mut batch, MAX_BATCH) => if received == 0 { break },
-            _ = &mut stop, if !closing => {
-                // Refuse new records; the loop goes on until the queue is empty.
-                jobs.close();
-                closing = true;
-                continue;
+        if fair.is_empty() {
+            tokio::select! {
+                // Queued records first: on close, everything already accepted is still written.
+                biased;
+                received = jobs.recv_many(&mut incoming, QUEUE) => if received == 0 { break },
+                _ = &mut stop, if !closing => {
+                    // Refuse new records; the loop goes on until the queue is empty.
+                    jobs.close();
+                    closing = true;
+                    continue;
+                }
+            }
+        } else {
+            // Records are waiting: take whatever else has arrived, without waiting for more.
+            while incoming.len() < QUEUE
+                && let Ok(job) = jobs.try_recv()
+            {
+                incoming.push(job);
             }
         }
-        // Take the records out of the jobs rather than copying them: this is the write hot path.
-        let (records, answers): (Vec<Consent>, Vec<_>) = batch.drain(..).map(|job| (job.record, job.done)).unzip();
-        match super::consents::insert_consents(&db, &records).await {
-            Ok(()) => {
-                for answer in answers {
-                    let _ = answer.send(Ok(()));
-                }
-            }
-            // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
-            Err(_) if records.len() > 1 => {
-                for (record, answer) in records.iter().zip(answers) {
-                    let result = super::consents::insert_consents(&db, std::slice::from_ref(record)).await;
-                    let _ = answer.send(result);
-                }
-            }
-            Err(error) => {
-                for answer in answers {
-                    let _ = answer.send(Err(StoreError::Database(error.to_string())));
-                }
+        for job in incoming.drain(..) {
+            fair.push(job.record.environment_id, job);
+        }
+        commit(&db, fair.next_batch(MAX_BATCH)).await;
+    }
+}
+
+/// Commits one batch and answers each of its records.
+async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
+    // Take the records out of the jobs rather than copying them: this is the write hot path.
+    let (records, answers): (Vec<Consent>, Vec<_>) =
+        batch.into_iter().map(|job| (job.record, (job.done, job._room))).unzip();
+    match super::consents::insert_consents(db, &records).await {
+        Ok(()) => {
+            for (answer, _room) in answers {
+                let _ = answer.send(Ok(()));
             }
         }
+        // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
+        Err(_) if records.len() > 1 => {
+            for (record, (answer, _room)) in records.iter().zip(answers) {
+                let result = super::consents::insert_consents(db, std::slice::from_ref(record)).await;
+                let _ = answer.send(result);
+            }
+        }
+        Err(error) => {
+            for (answer, _room) in answers {
+                let _ = answer.send(Err(StoreError::Database(error.to_string())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flooding_environment_does_not_push_another_out_of_the_next_batch() {
+        let (flood, quiet, third) = (EnvironmentId::new(), EnvironmentId::new(), EnvironmentId::new());
+        let mut fair = Fair::default();
+        for n in 0..1000 {
+            fair.push(flood, ("flood", n));
+        }
+        fair.push(quiet, ("quiet", 0));
+        fair.push(third, ("third", 0));
+        fair.push(third, ("third", 1));
+        let batch = fair.next_batch(4);
+        assert_eq!(batch, vec![("flood", 0), ("quiet", 0), ("third", 0), ("flood", 1)]);
+        let batch = fair.next_batch(3);
+        assert_eq!(batch, vec![("third", 1), ("flood", 2), ("flood", 3)]);
+        let rest = fair.next_batch(10_000);
+        assert_eq!(rest.len(), 996);
+        assert!(fair.is_empty());
+        assert!(fair.next_batch(10).is_empty());
     }
 }
