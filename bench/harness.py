@@ -265,11 +265,15 @@ def problems(run: dict) -> list[str]:
     return found
 
 
-def wrk(script: str, url: str, seconds: int, env: dict[str, str]) -> dict:
-    argv = [
-        "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "--latency",
+def wrk_argv(script: str, url: str, seconds: int, connections: int = WRK_CONNECTIONS) -> list[str]:
+    return [
+        "wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "--latency",
         "-s", str(WRK_DIR / script), url,
     ]  # fmt: skip
+
+
+def wrk(script: str, url: str, seconds: int, env: dict[str, str], connections: int = WRK_CONNECTIONS) -> dict:
+    argv = wrk_argv(script, url, seconds, connections)
     wrk_env = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR), **env)
     done = subprocess.run(argv, env=wrk_env, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
@@ -563,6 +567,77 @@ def sqlite_phase(procs: Processes, baseline_base: str, workdir: Path, results: d
     results["seeding"]["sqlite"] = assent.seeded
 
 
+ISOLATION_CONNECTIONS = 4  # B's load: a light, steady tenant
+ISOLATION_FLOOD_CONNECTIONS = 16  # per flood: A's consent writes, and A's wrong client secrets
+ISOLATION_A_BUDGET = 1000  # requests per second the operator allows the noisy tenant A (ASSENT_ENV_REQUEST_OVERRIDES)
+ISOLATION_TARGET = 2.0  # B's p99 under A's flood, as a multiple of B's idle p99
+
+
+def isolation_phase(procs: Processes, workdir: Path, results: dict) -> None:
+    """Tenant isolation: B's consent writes measured alone, then while A floods the same server with
+    consent writes and with wrong client secrets. Reported as B's flooded p99 over its idle p99."""
+    db = workdir / "isolation"
+    db.mkdir()
+    a = Assent(procs, db, f"sqlite://{db / 'assent.db'}?mode=rwc", "isolation")
+    a.bootstrap()
+    b_boot = a.cli("bootstrap", "--name", "bench-isolation-b")
+    a.env["ASSENT_ENV_REQUEST_OVERRIDES"] = f"{a.environment}={ISOLATION_A_BUDGET}"
+    a.start()
+    b_env_id = b_boot["environmentId"]
+    b_basic = base64.b64encode(f"{b_boot['clientId']}:{b_boot['clientSecret']}".encode()).decode()
+    status, body = http(
+        "POST", f"{a.base}/{b_env_id}/as/token",
+        {"Authorization": f"Basic {b_basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        b"grant_type=client_credentials",
+    )  # fmt: skip
+    if status != 200:
+        raise BenchError(f"B's token request answered {status}: {body[:300]!r}")
+    b_token = json.loads(body)["access_token"]
+    status, body = http(
+        "POST", f"{a.base}/v1/environments/{b_env_id}/users",
+        {"Authorization": f"Bearer {b_token}", "Content-Type": "application/json"},
+        json.dumps({"username": "bench-b-writer"}).encode(),
+    )  # fmt: skip
+    if status != 201:
+        raise BenchError(f"creating B's user answered {status}: {body[:300]!r}")
+    b_url = f"{a.base}/v1/environments/{b_env_id}/users/{json.loads(body)['id']}/oauthConsents"
+    a_url = f"{a.base}/v1/environments/{a.environment}/users/{a.writer_user}/oauthConsents"
+    b_env = {"BENCH_TOKEN": b_token}
+    wrk("record.lua", b_url, WARMUP, b_env, ISOLATION_CONNECTIONS)
+    idle = wrk("record.lua", b_url, DURATION, b_env, ISOLATION_CONNECTIONS)
+    wrong = base64.b64encode(f"{a.client_id}:not-the-secret".encode()).decode()
+    floods = []
+    for script, url, env in (
+        ("record.lua", a_url, {"BENCH_TOKEN": a.token}),
+        ("token.lua", f"{a.base}/{a.environment}/as/token", {"BENCH_BASIC": wrong}),
+    ):
+        argv = wrk_argv(script, url, DURATION + 2, ISOLATION_FLOOD_CONNECTIONS)
+        flood_env = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR), **env)
+        floods.append(subprocess.Popen(argv, env=flood_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    time.sleep(1)
+    flooded = wrk("record.lua", b_url, DURATION, b_env, ISOLATION_CONNECTIONS)
+    flood_runs = []
+    for flood in floods:
+        out, _ = flood.communicate(timeout=DURATION + 60)
+        flood_runs.append(parse_wrk(out))
+    peak = a.stop()
+    ratio = flooded["p99_ms"] / idle["p99_ms"] if idle.get("p99_ms") else None
+    results["isolation"] = {
+        "a_budget_rps": ISOLATION_A_BUDGET,
+        "b_connections": ISOLATION_CONNECTIONS,
+        "flood_connections": ISOLATION_FLOOD_CONNECTIONS,
+        "idle": idle,
+        "flooded": flooded,
+        "floods": {"a_records": flood_runs[0], "a_wrong_secrets": flood_runs[1]},
+        "p99_ratio": ratio,
+        "target": ISOLATION_TARGET,
+        "peak_rss_kib": peak,
+        "status": "FAIL" if idle["problems"] or flooded["problems"] else "ok",
+    }
+    if ratio is not None:
+        log(f"isolation: B p99 idle {idle['p99_ms']:.2f} ms, under A's flood {flooded['p99_ms']:.2f} ms (x{ratio:.2f})")
+
+
 def ensure_postgres() -> None:
     if subprocess.run(["pg_isready", "-h", "127.0.0.1"], capture_output=True).returncode == 0:
         return
@@ -715,6 +790,27 @@ def render(results: dict) -> str:
             lines.append(
                 f"| {name} | {fmt_records(row['records'])} | {fmt_rate(row['rps'])} | {fmt_ms(row['p50_ms'])} | {fmt_ms(row['p99_ms'])} |"
             )
+    iso = results.get("isolation")
+    if iso:
+        floods = iso["floods"]
+        ratio = iso["p99_ratio"]
+        lines += [
+            "",
+            f"Tenant isolation (SQLite, one server): environment B records consents (`-c{iso['b_connections']}`) alone, then "
+            f"while environment A floods the same server with consent writes and with wrong client secrets "
+            f"(`-c{iso['flood_connections']}` each; A's request budget set to {iso['a_budget_rps']:,}/s with "
+            f"`ASSENT_ENV_REQUEST_OVERRIDES`). Goal: B's p99 under the flood within {iso['target']:g}× its idle p99.",
+            "",
+            "| load | req/s | p50 | p99 | non-2xx |",
+            "|---|---:|---:|---:|---:|",
+            f"| B alone | {fmt_rate(iso['idle']['rps'])} | {fmt_ms(iso['idle']['p50_ms'])} | {fmt_ms(iso['idle']['p99_ms'])} | {iso['idle']['non2xx']} |",
+            f"| B under A's flood | {fmt_rate(iso['flooded']['rps'])} | {fmt_ms(iso['flooded']['p50_ms'])} | {fmt_ms(iso['flooded']['p99_ms'])} | {iso['flooded']['non2xx']} |",
+            f"| A's consent writes (flood) | {fmt_rate(floods['a_records']['rps'])} | {fmt_ms(floods['a_records']['p50_ms'])} | {fmt_ms(floods['a_records']['p99_ms'])} | {floods['a_records']['non2xx']} |",
+            f"| A's wrong secrets (flood) | {fmt_rate(floods['a_wrong_secrets']['rps'])} | {fmt_ms(floods['a_wrong_secrets']['p50_ms'])} | {fmt_ms(floods['a_wrong_secrets']['p99_ms'])} | {floods['a_wrong_secrets']['non2xx']} |",
+            "",
+            f"B's p99 under the flood: **{'–' if ratio is None else format(ratio, '.2f')}×** its idle p99 "
+            f"(target ≤ {iso['target']:g}×: {met(None if ratio is None else ratio <= iso['target'])}).",
+        ]
     failed = [f"{r['scenario']} ({r['database']})" for r in results["scenarios"] + results["cost_curve"] if r["status"] == "FAIL"]
     if failed:
         lines += ["", f"**FAILED** (non-2xx responses or socket errors; figures above are not valid): {', '.join(failed)}"]
@@ -800,6 +896,7 @@ def run() -> int:
         baseline = procs.start([str(BASELINE_BIN), "--listen", f"127.0.0.1:{port}"], server_env({}), baseline_log)
         wait_ready(baseline, f"{baseline_base}/health", baseline_log)
         sqlite_phase(procs, baseline_base, workdir, results)
+        isolation_phase(procs, workdir, results)
         postgres_phase(procs, baseline_base, workdir, results)
         if baseline.poll() is not None:
             raise BenchError(f"the baseline died; log {baseline_log}:\n{tail(baseline_log)}")

@@ -5,6 +5,8 @@ mod enums;
 mod tests;
 mod wire;
 
+pub use wire::ConsentAcceptIn;
+
 pub use wire::*;
 
 use std::collections::HashMap;
@@ -22,7 +24,7 @@ use super::types::{IdRef, Link, collection_links};
 use super::{ApiTags, admin_env, resource_id};
 use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
 use crate::domain::applications::Application;
-use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery, SoftwareDraft};
+use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
@@ -182,19 +184,7 @@ impl ConsentsApi {
             RecordBody::Accept(b) => b.into_inner(),
             RecordBody::Json(b) => b.into_inner(),
         };
-        let application = input.application.unwrap_or_default();
-        let draft = ConsentDraft {
-            application_id: application.id,
-            application_name: application.name,
-            application_kind: application.app_type.map(Into::into),
-            scopes: input.scope,
-            status: Some(input.status.into()),
-            browser: input.browser.map(|b| SoftwareDraft { name: b.name, version: b.version }),
-            operating_system: input.operating_system.map(|o| SoftwareDraft { name: o.name, version: o.version }),
-            device_type: input.device.and_then(|d| d.device_type),
-            expires_at: input.expires_at.map(|t| t.0),
-            body_user_id: input.user.map(|u| u.id),
-        };
+        let draft = ConsentDraft::from(input);
         let context = request_context(request, &state.trusted_proxies);
         let consent = consents::record_consent(&state.store, &state.enricher, env, user, draft, context).await?;
         let out = ConsentOut::new(&state, consent, Utc::now());

@@ -6,7 +6,7 @@ pub use super::enums::*;
 
 use crate::api::json::MediaType;
 use crate::api::types::{CollectionLinks, IdRef, Link, Timestamp};
-use crate::domain::consents::{Consent, ConsentStatus, EffectiveStatus};
+use crate::domain::consents::{Consent, ConsentDraft, ConsentStatus, EffectiveStatus, SoftwareDraft};
 use crate::enrich::Software;
 use crate::state::AppState;
 
@@ -85,6 +85,24 @@ pub struct ConsentAcceptIn {
     pub expires_at: Option<Timestamp>,
     /// The user; must match the path when given.
     pub user: Option<IdRef>,
+}
+
+impl From<ConsentAcceptIn> for ConsentDraft {
+    fn from(input: ConsentAcceptIn) -> Self {
+        let application = input.application.unwrap_or_default();
+        ConsentDraft {
+            application_id: application.id,
+            application_name: application.name,
+            application_kind: application.app_type.map(Into::into),
+            scopes: input.scope,
+            status: Some(input.status.into()),
+            browser: input.browser.map(|b| SoftwareDraft { name: b.name, version: b.version }),
+            operating_system: input.operating_system.map(|o| SoftwareDraft { name: o.name, version: o.version }),
+            device_type: input.device.and_then(|d| d.device_type),
+            expires_at: input.expires_at.map(|t| t.0),
+            body_user_id: input.user.map(|u| u.id),
+        }
+    }
 }
 
 /// Revocation request: `{"status": "REVOKED"}`.

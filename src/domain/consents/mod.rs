@@ -5,7 +5,9 @@ mod record;
 
 pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
 pub(crate) use record::MAX_SCOPES;
-pub use record::{ConsentDraft, FlowDecision, RequestContext, SoftwareDraft, record_consent, record_flow_decision};
+pub use record::{
+    ConsentDraft, FlowDecision, RequestContext, SoftwareDraft, check_draft, record_consent, record_flow_decision,
+};
 
 use chrono::{DateTime, Utc};
 

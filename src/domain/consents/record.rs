@@ -189,6 +189,11 @@ fn validate(draft: ConsentDraft, user: UserId, now: DateTime<Utc>) -> Result<Val
     })
 }
 
+/// Checks a draft as [`record_consent`] would before touching the store (for fuzzing and tools).
+pub fn check_draft(draft: ConsentDraft, user: UserId, now: DateTime<Utc>) -> Result<(), DomainError> {
+    validate(draft, user, now).map(|_| ())
+}
+
 /// Records a consent for `user`: each call appends a new record; nothing is overwritten.
 pub async fn record_consent(
     store: &Store,
