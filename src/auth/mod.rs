@@ -1,5 +1,6 @@
 //! Authentication: secret and password hashing, signing keys, access tokens and the callers they identify.
 
+pub mod claims;
 pub mod keys;
 pub mod password;
 pub mod principal;

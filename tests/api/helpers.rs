@@ -286,3 +286,16 @@ pub fn assert_oauth_error(answer: &Answer, status: u16, error: &str) -> Value {
     }
     body
 }
+
+/// The `assent` binary on `database_url`, with nothing else from the test's environment.
+pub fn assent_command(database_url: &str, secret_key: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_assent"));
+    command
+        .env_clear()
+        .env("ASSENT_DATABASE_URL", database_url)
+        .env("ASSENT_SECRET_KEY", secret_key)
+        .env("ASSENT_LISTEN", "127.0.0.1:0")
+        .env("ASSENT_LOG_FORMAT", "json")
+        .env("ASSENT_LOG_LEVEL", "info");
+    command
+}

@@ -20,18 +20,7 @@ use crate::helpers::{call_with, fresh_database, start_server, test_config, test_
 /// Bound on every wait for something that should happen promptly (generous for a loaded machine).
 const PROMPTLY: Duration = Duration::from_secs(10);
 
-/// The binary on `database_url`, with nothing else from the test's environment.
-fn assent(database_url: &str, secret_key: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_assent"));
-    command
-        .env_clear()
-        .env("ASSENT_DATABASE_URL", database_url)
-        .env("ASSENT_SECRET_KEY", secret_key)
-        .env("ASSENT_LISTEN", "127.0.0.1:0")
-        .env("ASSENT_LOG_FORMAT", "json")
-        .env("ASSENT_LOG_LEVEL", "info");
-    command
-}
+use crate::helpers::assent_command as assent;
 
 /// `assent serve`, its base URL, and its log as it comes; killed if the test ends while it runs.
 struct Server {

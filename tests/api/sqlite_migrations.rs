@@ -1,23 +1,12 @@
 //! Processes starting together on one new SQLite file take turns migrating it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use assent::auth::secrets::generate_master_key;
 use serde_json::Value;
 
-/// The binary on `database_url`, with nothing else from the test's environment.
-fn assent(database_url: &str, secret_key: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_assent"));
-    command
-        .env_clear()
-        .env("ASSENT_DATABASE_URL", database_url)
-        .env("ASSENT_SECRET_KEY", secret_key)
-        .env("ASSENT_LISTEN", "127.0.0.1:0")
-        .env("ASSENT_LOG_FORMAT", "json")
-        .env("ASSENT_LOG_LEVEL", "info");
-    command
-}
+use crate::helpers::assent_command as assent;
 
 #[test]
 fn serve_and_two_bootstraps_started_together_on_a_new_sqlite_file_all_succeed() {

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call_with, fresh_database};
+use crate::helpers::{assent_command, call_with, fresh_database};
 
 /// An `assent serve` process, killed when dropped.
 struct Node {
@@ -22,17 +22,25 @@ impl Drop for Node {
 }
 
 fn command(database_url: &str, secret_key: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_assent"));
+    let mut command = assent_command(database_url, secret_key);
+    // Nodes behind one load balancer share the public URL, so each accepts the other's tokens.
+    command.env("ASSENT_PUBLIC_URL", "https://consent.example.test");
     command
-        .env_clear()
-        .env("ASSENT_DATABASE_URL", database_url)
-        .env("ASSENT_SECRET_KEY", secret_key)
-        .env("ASSENT_LISTEN", "127.0.0.1:0")
-        // Nodes behind one load balancer share the public URL, so each accepts the other's tokens.
-        .env("ASSENT_PUBLIC_URL", "https://consent.example.test")
-        .env("ASSENT_LOG_FORMAT", "json")
-        .env("ASSENT_LOG_LEVEL", "info");
-    command
+}
+
+/// A client_credentials token from `node`.
+async fn token_from(client: &reqwest::Client, node: &Node, env: &str, client_id: &str, secret: &str) -> String {
+    let token: Value = client
+        .post(format!("{}/{env}/as/token", node.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
 }
 
 /// Starts a node and waits for its "listening" log line to learn the port.
@@ -75,17 +83,7 @@ async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
     assert_ne!(a.base, b.base);
     let client = reqwest::Client::new();
     // A token issued by one node is good on the other: keys live in the shared database.
-    let token: Value = client
-        .post(format!("{}/{env}/as/token", a.base))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = token_from(&client, &a, &env, client_id, secret).await;
     let url = |node: &Node, path: &str| format!("{}/v1/environments/{env}{path}", node.base);
 
     let user =
@@ -167,17 +165,7 @@ async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_the_recheck_
     let a = start_node(&database_url, &secret_key);
     let b = start_node(&database_url, &secret_key);
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{}/{env}/as/token", a.base))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = token_from(&client, &a, &env, client_id, secret).await;
     let users = |node: &Node| format!("{}/v1/environments/{env}/users", node.base);
     // Both nodes have seen the token standing, so both hold it in their caches.
     call_with(&client, &token, Method::GET, &users(&a), None, 200).await;

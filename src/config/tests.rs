@@ -1,0 +1,64 @@
+//! Settings: defaults, errors that name the setting, the key file.
+
+use super::*;
+
+fn valid() -> Config {
+    Config { secret_key: Some(generate_master_key()), ..Config::default() }
+}
+
+#[test]
+fn defaults_are_valid() {
+    let settings = valid().validate().unwrap();
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert!(settings.store.url.starts_with("sqlite://"));
+}
+
+#[test]
+fn errors_name_the_setting() {
+    let err = Config { listen: "nope".into(), ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_LISTEN"), "{err}");
+    let err = Config { database_url: "mysql://x".into(), ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_DATABASE_URL"), "{err}");
+    let err = Config { public_url: Some("ftp://x".into()), ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_PUBLIC_URL"), "{err}");
+    let err = Config { trusted_proxies: "10.0.0.0/8, nonsense".into(), ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_TRUSTED_PROXIES"), "{err}");
+    let err = Config { secret_key: Some("short".into()), ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_SECRET_KEY"), "{err}");
+    let err = Config { db_acquire_timeout_ms: 0, ..valid() }.validate().unwrap_err();
+    assert!(err.to_string().contains("ASSENT_DB_ACQUIRE_TIMEOUT_MS"), "{err}");
+}
+
+#[test]
+fn connection_limits_are_bounded_and_named() {
+    for (config, setting) in [
+        (Config { header_read_timeout_ms: 0, ..valid() }, "ASSENT_HEADER_READ_TIMEOUT_MS"),
+        (Config { body_read_timeout_ms: 700_000, ..valid() }, "ASSENT_BODY_READ_TIMEOUT_MS"),
+        (Config { idle_timeout_ms: 50, ..valid() }, "ASSENT_IDLE_TIMEOUT_MS"),
+        (Config { max_connections: 0, ..valid() }, "ASSENT_MAX_CONNECTIONS"),
+        (Config { shutdown_grace_ms: 600_001, ..valid() }, "ASSENT_SHUTDOWN_GRACE_MS"),
+    ] {
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains(setting), "{err}");
+    }
+    let settings = Config { shutdown_grace_ms: 0, ..valid() }.validate().unwrap();
+    assert_eq!(settings.shutdown_grace, Duration::ZERO);
+    assert_eq!(settings.connections.max_connections, 1024);
+}
+
+#[test]
+fn public_url_loses_its_trailing_slash() {
+    let settings = Config { public_url: Some("https://consent.example.com/".into()), ..valid() }.validate().unwrap();
+    assert_eq!(settings.public_url.as_deref(), Some("https://consent.example.com"));
+}
+
+#[test]
+fn key_file_is_created_once_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k");
+    let file = path.to_string_lossy().into_owned();
+    let a = Config { secret_key_file: file.clone(), ..Config::default() }.validate().unwrap();
+    let sealed = a.secrets.seal("x").unwrap();
+    let b = Config { secret_key_file: file, ..Config::default() }.validate().unwrap();
+    assert_eq!(b.secrets.open(&sealed).unwrap(), "x");
+}
