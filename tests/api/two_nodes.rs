@@ -28,6 +28,16 @@ fn command(database_url: &str, secret_key: &str) -> Command {
     command
 }
 
+/// `assent bootstrap` on the database: the environment id, client id and secret.
+fn bootstrap(database_url: &str, secret_key: &str) -> (String, String, String) {
+    let boot =
+        command(database_url, secret_key).args(["bootstrap", "--name", "Two nodes"]).output().expect("bootstrap");
+    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
+    let boot: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap JSON");
+    let field = |name: &str| boot[name].as_str().expect(name).to_owned();
+    (field("environmentId"), field("clientId"), field("clientSecret"))
+}
+
 /// A client_credentials token from `node`.
 async fn token_from(client: &reqwest::Client, node: &Node, env: &str, client_id: &str, secret: &str) -> String {
     let token: Value = client
@@ -69,15 +79,8 @@ fn start_node(database_url: &str, secret_key: &str) -> Node {
 async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
     let (database_url, _database) = fresh_database().await;
     let secret_key = assent::auth::secrets::generate_master_key();
-    let boot =
-        command(&database_url, &secret_key).args(["bootstrap", "--name", "Two nodes"]).output().expect("bootstrap");
-    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
-    let boot: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap JSON");
-    let (env, client_id, secret) = (
-        boot["environmentId"].as_str().unwrap().to_owned(),
-        boot["clientId"].as_str().unwrap(),
-        boot["clientSecret"].as_str().unwrap(),
-    );
+    let (env, client_id, secret) = bootstrap(&database_url, &secret_key);
+    let (client_id, secret) = (client_id.as_str(), secret.as_str());
     let a = start_node(&database_url, &secret_key);
     let b = start_node(&database_url, &secret_key);
     assert_ne!(a.base, b.base);
@@ -156,12 +159,8 @@ async fn nodes_starting_together_on_an_empty_postgres_database_both_come_up() {
 async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_the_recheck_bound() {
     let (database_url, _database) = fresh_database().await;
     let secret_key = assent::auth::secrets::generate_master_key();
-    let boot =
-        command(&database_url, &secret_key).args(["bootstrap", "--name", "Two nodes"]).output().expect("bootstrap");
-    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
-    let boot: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap JSON");
-    let env = boot["environmentId"].as_str().unwrap().to_owned();
-    let (client_id, secret) = (boot["clientId"].as_str().unwrap(), boot["clientSecret"].as_str().unwrap());
+    let (env, client_id, secret) = bootstrap(&database_url, &secret_key);
+    let (client_id, secret) = (client_id.as_str(), secret.as_str());
     let a = start_node(&database_url, &secret_key);
     let b = start_node(&database_url, &secret_key);
     let client = reqwest::Client::new();

@@ -11,6 +11,7 @@ import type {
   OAuth2RedirectTo,
 } from "@ory/hydra-client";
 import { isAxiosError } from "axios";
+import { createHash, randomBytes } from "node:crypto";
 
 function setting(name: string): string {
   const value = process.env[name];
@@ -136,9 +137,23 @@ function query(url: string, name: string): string {
   return value;
 }
 
+// PKCE (RFC 7636, S256): the verifier of each authorization, by its state.
+const verifiers = new Map<string, string>();
+
 function authorizeUrl(scope: string, state: string): string {
+  const verifier = randomBytes(48).toString("base64url");
+  verifiers.set(state, verifier);
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
   const url = new URL(`${base}/${envId}/as/authorize`);
-  url.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope, state }).toString();
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  }).toString();
   return url.toString();
 }
 
@@ -188,7 +203,12 @@ async function main(): Promise<void> {
   );
   const back = await browser.visit(afterConsent);
   check(back.startsWith(redirectUri) && query(back, "state") === "sdk-state", `client redirect expected: ${back}`);
-  const tokens = await tokenCall("token", { grant_type: "authorization_code", code: query(back, "code"), redirect_uri: redirectUri });
+  const tokens = await tokenCall("token", {
+    grant_type: "authorization_code",
+    code: query(back, "code"),
+    redirect_uri: redirectUri,
+    code_verifier: verifiers.get("sdk-state") ?? "",
+  });
   check(tokens.scope === "openid email", `granted scope: ${JSON.stringify(tokens)}`);
   const accessToken = String(tokens.access_token);
   const active = await tokenCall("introspect", { token: accessToken });
