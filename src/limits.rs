@@ -30,19 +30,6 @@ pub struct LimitSettings {
     pub logins_per_address_per_min: u32,
 }
 
-impl Default for LimitSettings {
-    fn default() -> Self {
-        Self {
-            environment_requests_per_sec: 50_000,
-            environment_burst: 100_000,
-            environment_overrides: HashMap::new(),
-            client_checks_per_client_per_min: 20,
-            client_checks_per_address_per_min: 60,
-            logins_per_address_per_min: 60,
-        }
-    }
-}
-
 /// A refused request: it may be tried again after `retry_after` seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limited {
@@ -169,6 +156,11 @@ pub async fn forget_idle_every_minute(limiters: std::sync::Arc<Limiters>) {
 mod tests {
     use super::*;
 
+    /// The server's own defaults, so these tests cannot drift from them.
+    fn defaults() -> LimitSettings {
+        crate::config::Config::default().limit_settings().expect("default limits are valid")
+    }
+
     #[test]
     fn ipv6_addresses_share_a_budget_per_64_and_mapped_ipv4_is_ipv4() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
@@ -182,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_spent_budget_says_when_to_come_back() {
-        let limiters = Limiters::new(&LimitSettings { logins_per_address_per_min: 2, ..LimitSettings::default() });
+        let limiters = Limiters::new(&LimitSettings { logins_per_address_per_min: 2, ..defaults() });
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
         assert!(limiters.login_attempt(ip).is_ok());
         assert!(limiters.login_attempt(ip).is_ok());
@@ -195,7 +187,7 @@ mod tests {
     fn an_environment_with_its_own_budget_is_held_to_it_and_others_are_not() {
         let env = EnvironmentId::new();
         let other = EnvironmentId::new();
-        let settings = LimitSettings { environment_overrides: HashMap::from([(env, 1)]), ..LimitSettings::default() };
+        let settings = LimitSettings { environment_overrides: HashMap::from([(env, 1)]), ..defaults() };
         let limiters = Limiters::new(&settings);
         assert!(limiters.environment_request(env).is_ok());
         assert!(limiters.environment_request(env).is_ok(), "burst of twice the rate");

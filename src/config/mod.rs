@@ -324,7 +324,8 @@ impl Config {
         })
     }
 
-    fn limit_settings(&self) -> Result<LimitSettings, ConfigError> {
+    /// The request and guessing budgets these settings ask for.
+    pub(crate) fn limit_settings(&self) -> Result<LimitSettings, ConfigError> {
         let bad = |name: &str, why: &str| ConfigError(format!("ASSENT_{} {why}", name.to_uppercase()));
         for (name, value) in [
             ("env_requests_per_sec", self.env_requests_per_sec),
