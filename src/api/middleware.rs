@@ -158,6 +158,10 @@ mod tests {
         (response, serde_json::from_str(&body).expect("JSON error body"))
     }
 
+    /// The two panic tests reach the same `error!` callsite; tracing computes a callsite's interest
+    /// once, racing with a scoped subscriber set on another thread, so they take turns.
+    static PANIC_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     /// Log output of everything logged on this thread while `log` lives.
     #[derive(Clone, Default)]
     struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
@@ -174,10 +178,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_is_answered_500_in_the_error_format_with_its_correlation_id() {
+        let _turn = PANIC_TESTS.lock().await;
         let log = Captured::default();
         let writer = log.clone();
         let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
         let (response, body) = call("/v1/boom").await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers().get(CORRELATION_ID).and_then(|v| v.to_str().ok()), Some("trace-me"));
@@ -192,6 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_on_an_oauth_endpoint_is_an_rfc_6749_server_error() {
+        let _turn = PANIC_TESTS.lock().await;
         let (response, body) = call("/env/as/token").await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"], "server_error", "{body}");
