@@ -8,6 +8,7 @@ pub mod domain;
 pub mod enrich;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod startup;

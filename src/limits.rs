@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -50,6 +51,22 @@ pub enum Budget {
     AddressLogins,
 }
 
+impl Budget {
+    /// Every budget, in declaration order (a budget's index is its discriminant).
+    pub const ALL: [Budget; 4] =
+        [Budget::Environment, Budget::ClientChecks, Budget::AddressClientChecks, Budget::AddressLogins];
+
+    /// The budget's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Budget::Environment => "environment_requests",
+            Budget::ClientChecks => "client_secret_checks",
+            Budget::AddressClientChecks => "address_secret_checks",
+            Budget::AddressLogins => "address_logins",
+        }
+    }
+}
+
 /// Every budget of a node.
 pub struct Limiters {
     environments: DefaultKeyedRateLimiter<EnvironmentId>,
@@ -57,6 +74,8 @@ pub struct Limiters {
     client_checks: DefaultKeyedRateLimiter<(EnvironmentId, String)>,
     address_client_checks: DefaultKeyedRateLimiter<IpAddr>,
     address_logins: DefaultKeyedRateLimiter<IpAddr>,
+    /// Requests refused, by budget, in [`Budget::ALL`] order.
+    refusals: [AtomicU64; 4],
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -78,7 +97,12 @@ fn address_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn refused(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>, budget: Budget) -> Limited {
+fn refused(
+    refusals: &[AtomicU64; 4],
+    not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    budget: Budget,
+) -> Limited {
+    refusals[budget as usize].fetch_add(1, Ordering::Relaxed);
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     tracing::debug!(?budget, wait_ms = wait.as_millis() as u64, "request over budget");
     Limited { retry_after: wait.as_secs_f64().ceil().max(1.0) as u64 }
@@ -103,6 +127,7 @@ impl Limiters {
             client_checks: RateLimiter::keyed(per_minute(settings.client_checks_per_client_per_min)),
             address_client_checks: RateLimiter::keyed(per_minute(settings.client_checks_per_address_per_min)),
             address_logins: RateLimiter::keyed(per_minute(settings.logins_per_address_per_min)),
+            refusals: Default::default(),
         }
     }
 
@@ -112,7 +137,7 @@ impl Limiters {
             Some(own) => own.check(),
             None => self.environments.check_key(&env),
         };
-        outcome.map_err(|not_until| refused(not_until, Budget::Environment))
+        outcome.map_err(|not_until| refused(&self.refusals, not_until, Budget::Environment))
     }
 
     /// Spends one client-secret check of `client_id` and of `source`: both budgets must allow it.
@@ -120,14 +145,23 @@ impl Limiters {
         if let Some(source) = source {
             self.address_client_checks
                 .check_key(&address_key(source))
-                .map_err(|n| refused(n, Budget::AddressClientChecks))?;
+                .map_err(|n| refused(&self.refusals, n, Budget::AddressClientChecks))?;
         }
-        self.client_checks.check_key(&(env, client_id.to_owned())).map_err(|n| refused(n, Budget::ClientChecks))
+        self.client_checks
+            .check_key(&(env, client_id.to_owned()))
+            .map_err(|n| refused(&self.refusals, n, Budget::ClientChecks))
     }
 
     /// Spends one sign-in attempt of `source`, whatever the username.
     pub fn login_attempt(&self, source: IpAddr) -> Result<(), Limited> {
-        self.address_logins.check_key(&address_key(source)).map_err(|n| refused(n, Budget::AddressLogins))
+        self.address_logins
+            .check_key(&address_key(source))
+            .map_err(|n| refused(&self.refusals, n, Budget::AddressLogins))
+    }
+
+    /// Requests refused so far, by budget.
+    pub fn refusals(&self) -> [(Budget, u64); 4] {
+        Budget::ALL.map(|budget| (budget, self.refusals[budget as usize].load(Ordering::Relaxed)))
     }
 
     /// Forgets keys whose buckets are full again, so memory follows the active keys only.

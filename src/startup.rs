@@ -65,14 +65,21 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
 pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let service = api_service(&state.public_url);
     let spec = service.spec_endpoint_yaml();
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let metrics_token = crate::api::ops::MetricsToken(settings.metrics_token.as_deref().map(Arc::from));
     crate::api::hydra::routes(Route::new())
         .nest("/", service)
         .at("/:envId/as/authorize", poem::get(crate::api::flow::authorize))
         .at("/:envId/as/login", poem::post(crate::api::flow::login))
         .at("/openapi.yaml", spec)
-        .at("/health", poem::endpoint::make_sync(|_| "ok"))
+        .at("/health", poem::get(crate::api::ops::health))
+        .at("/ready", poem::get(crate::api::ops::ready))
+        .at("/metrics", poem::get(crate::api::ops::metrics))
         .around(crate::api::budget::environment_budget(state.limiters.clone()))
+        .with(crate::metrics::RequestMetrics(metrics.clone()))
         .data(state)
+        .data(metrics)
+        .data(metrics_token)
         .around(middleware::wrapper(Limits {
             timeout: settings.request_timeout,
             body_bytes: settings.request_body_limit,

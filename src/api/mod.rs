@@ -11,6 +11,7 @@ pub mod hydra;
 pub mod json;
 pub mod middleware;
 pub mod oauth;
+pub mod ops;
 pub mod pages;
 pub mod scopes;
 pub mod security;

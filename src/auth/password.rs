@@ -3,7 +3,7 @@
 //! beyond the queue refused at once (503 with `Retry-After`) instead of piling up.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
@@ -19,6 +19,14 @@ struct Gate {
 }
 
 static GATE: OnceLock<Gate> = OnceLock::new();
+
+/// Password checks refused because the Argon2 queue was full, since the process started.
+static ARGON2_REFUSALS: AtomicU64 = AtomicU64::new(0);
+
+/// How many password checks the full Argon2 queue has refused (process-wide, like the gate).
+pub fn argon2_refusals() -> u64 {
+    ARGON2_REFUSALS.load(Ordering::Relaxed)
+}
 
 /// Sizes the gate: `workers` hashes at once (0 = one per core) and `queue` callers waiting. The
 /// first call wins; the gate is process-wide because the cores it shares are.
@@ -43,6 +51,7 @@ impl Gate {
         let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
         if waiting >= self.queue {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
+            ARGON2_REFUSALS.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(waiting, "argon2 queue full; request refused");
             return Err(DomainError::Busy(1));
         }

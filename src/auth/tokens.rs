@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -87,6 +88,9 @@ pub struct TokenService {
     /// How long a token found standing is believed without asking the database again: the bound
     /// on how late another node's revocation takes effect here.
     recheck: Duration,
+    /// Authentications answered from `verified` without asking the database, and the others.
+    standing_hits: AtomicU64,
+    standing_misses: AtomicU64,
 }
 
 /// Most verified tokens remembered; past that, expired ones are dropped (or all, if none expired).
@@ -117,6 +121,8 @@ impl TokenService {
             client_secrets: super::password::VerifiedSecrets::default(),
             verified: std::sync::RwLock::new(HashMap::new()),
             recheck,
+            standing_hits: AtomicU64::new(0),
+            standing_misses: AtomicU64::new(0),
         }
     }
 
@@ -241,11 +247,13 @@ impl TokenService {
             Some(Verified { principal, standing: Standing::Since { at, endings: seen } })
                 if seen == endings && at.elapsed() < self.recheck =>
             {
+                self.standing_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(principal);
             }
             Some(Verified { principal, .. }) => principal,
             None => self.verify_and_remember(token, key).await?,
         };
+        self.standing_misses.fetch_add(1, Ordering::Relaxed);
         let standing = crate::domain::grants::token_active(&self.store, &principal)
             .await
             .map_err(|e| TokenError::Unexpected(e.to_string()))?;
@@ -255,6 +263,11 @@ impl TokenService {
             entry.standing = if standing { Standing::Since { at: Instant::now(), endings } } else { Standing::Ended };
         }
         if standing { Ok(principal) } else { Err(TokenError::Ended) }
+    }
+
+    /// Authentications answered from the cache, and those that asked the database.
+    pub fn standing_cache(&self) -> (u64, u64) {
+        (self.standing_hits.load(Ordering::Relaxed), self.standing_misses.load(Ordering::Relaxed))
     }
 
     /// The remembered verification of a token, if any; an expired one is refused.

@@ -96,6 +96,8 @@ pub struct Config {
     pub argon2_workers: usize,
     /// `ASSENT_ARGON2_QUEUE`: callers that may wait for a password hash; more are answered 503.
     pub argon2_queue: usize,
+    /// `ASSENT_METRICS_TOKEN`: when set (16 to 256 characters), `/metrics` asks for it as a bearer token.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -132,6 +134,7 @@ impl Default for Config {
             address_logins_per_min: 60,
             argon2_workers: 0,
             argon2_queue: crate::auth::password::DEFAULT_QUEUE,
+            metrics_token: None,
         }
     }
 }
@@ -179,6 +182,8 @@ pub struct Settings {
     pub argon2_workers: usize,
     /// Callers that may wait for a password hash.
     pub argon2_queue: usize,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<String>,
 }
 
 /// A configuration problem, naming the setting.
@@ -287,6 +292,13 @@ impl Config {
         if self.argon2_queue == 0 {
             return Err(bad("argon2_queue", "must be at least 1".into()));
         }
+        let metrics_token = match self.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(token) if (16..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some(token.to_owned())
+            }
+            Some(_) => return Err(bad("metrics_token", "must be 16 to 256 visible ASCII characters".into())),
+        };
         let secrets = match self.secret_key.as_deref() {
             Some(key) => SecretBox::from_base64(key).map_err(|why| bad("secret_key", why))?,
             None => load_or_create_key_file(Path::new(&self.secret_key_file))?,
@@ -297,6 +309,7 @@ impl Config {
                 max_connections: self.db_max_connections,
                 acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
                 statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+                cache_ttl: Duration::from_millis(self.token_recheck_ms),
             },
             listen,
             public_url,
@@ -321,6 +334,7 @@ impl Config {
             limits,
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
+            metrics_token,
         })
     }
 

@@ -30,6 +30,18 @@ fn errors_name_the_setting() {
 }
 
 #[test]
+fn a_metrics_token_is_optional_but_never_short() {
+    assert_eq!(valid().validate().unwrap().metrics_token, None);
+    let token = "a-metrics-token-of-32-characters";
+    let settings = Config { metrics_token: Some(token.into()), ..valid() }.validate().unwrap();
+    assert_eq!(settings.metrics_token.as_deref(), Some(token));
+    for bad in ["short", "has a space in it, so no", &"x".repeat(257)] {
+        let err = Config { metrics_token: Some(bad.into()), ..valid() }.validate().unwrap_err();
+        assert!(err.to_string().contains("ASSENT_METRICS_TOKEN"), "{err}");
+    }
+}
+
+#[test]
 fn connection_limits_are_bounded_and_named() {
     for (config, setting) in [
         (Config { header_read_timeout_ms: 0, ..valid() }, "ASSENT_HEADER_READ_TIMEOUT_MS"),

@@ -178,7 +178,7 @@ pub async fn list_scopes(store: &Store, env: EnvironmentId, page: PageRequest) -
 /// Every scope of the environment, for discovery and the consent page.
 pub async fn all_scopes(store: &Store, env: EnvironmentId) -> Result<Vec<Scope>, DomainError> {
     store.get_environment(env).await?;
-    Ok(store.list_scopes(env, None, 10_000).await?)
+    Ok(store.all_scopes(env).await?)
 }
 
 /// Replaces a scope's settings; built-in scopes keep their name.

@@ -149,12 +149,8 @@ async fn client_credentials(
                     // Services get the environment scopes granted to them, unless one needs a user's consent and
                     // blocks services.
                     if environment_scopes.is_none() {
-                        environment_scopes = Some(
-                            store
-                                .list_scopes(env, None, 10_000)
-                                .await
-                                .map_err(|e| OAuthError::Server(e.to_string()))?,
-                        );
+                        environment_scopes =
+                            Some(store.all_scopes(env).await.map_err(|e| OAuthError::Server(e.to_string()))?);
                     }
                     let known = environment_scopes.iter().flatten().find(|s| s.name == scope);
                     match known {

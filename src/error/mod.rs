@@ -210,6 +210,12 @@ impl ApiError {
         self
     }
 
+    /// Keeps `cause` for the log (under the error id) of a 5xx; it is never sent.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
     /// A 500 whose cause is logged under the error id and never sent.
     pub fn unexpected(cause: impl Into<String>) -> Self {
         Self { cause: Some(cause.into()), ..Self::new(ErrorCode::Unexpected) }

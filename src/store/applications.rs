@@ -1,10 +1,12 @@
 //! Applications, scoped by environment; enum settings are stored by their wire names.
 
+use std::sync::Arc;
+
+use super::reads::ReadExt;
 use entities::application;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -137,13 +139,29 @@ impl Store {
         secret: &ClientSecret,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(env, app.environment_id);
-        to_row(app, secret).into_active_model().insert(&self.db).await.map_err(conflict_on("id"))?;
+        let inserted = to_row(app, secret).into_active_model().insert(&self.db).await.map_err(conflict_on("id"));
+        self.changed(env);
+        inserted?;
         Ok(())
     }
 
     /// Reads one application.
     pub async fn get_application(&self, env: EnvironmentId, id: ApplicationId) -> Result<Application, StoreError> {
-        to_domain(one(env, id).one(&self.db).await?.ok_or(StoreError::NotFound)?)
+        to_domain(Arc::unwrap_or_clone(self.application_row(env, id).await?))
+    }
+
+    /// An application's row, from the catalog while it is fresh.
+    async fn application_row(
+        &self,
+        env: EnvironmentId,
+        id: ApplicationId,
+    ) -> Result<Arc<application::Model>, StoreError> {
+        if let Some(row) = self.catalog.application(env.as_uuid(), id.as_uuid()) {
+            return Ok(row);
+        }
+        let start = self.catalog.start();
+        let row = one(env, id).read_one(&self.reads).await?.ok_or(StoreError::NotFound)?;
+        Ok(self.catalog.keep_application(start, row))
     }
 
     /// The applications among `ids` that exist in the environment.
@@ -155,8 +173,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let rows =
-            scoped(env).filter(application::Column::Id.is_in(ids.iter().map(|id| id.as_uuid()))).all(&self.db).await?;
+        let rows = scoped(env)
+            .filter(application::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .read_all(&self.reads)
+            .await?;
         rows.into_iter().map(to_domain).collect()
     }
 
@@ -166,7 +186,7 @@ impl Store {
         env: EnvironmentId,
         id: ApplicationId,
     ) -> Result<(Application, ClientCredentials), StoreError> {
-        let row = one(env, id).one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        let row = Arc::unwrap_or_clone(self.application_row(env, id).await?);
         let credentials =
             ClientCredentials { secret_hash: row.secret_hash.clone(), sealed_secret: row.secret_sealed.clone() };
         Ok((to_domain(row)?, credentials))
@@ -192,13 +212,13 @@ impl Store {
         if let Some(after) = after {
             query = query.filter(application::Column::Id.gt(after));
         }
-        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+        query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
     }
 
     /// Writes every setting of `app` (not its secret). Disabling it ends its grants and moves its
     /// credential version on, so no token issued before stands again, even once it is re-enabled.
     pub async fn update_application(&self, env: EnvironmentId, app: &Application) -> Result<(), StoreError> {
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         let mut update = application::Entity::update_many();
         if !app.enabled {
             update = update.col_expr(
@@ -232,6 +252,7 @@ impl Store {
             revoke_grants_of(&tx, env, GrantsOf::Client(app.id), app.updated_at).await?;
         }
         tx.commit().await?;
+        self.changed(env);
         if !app.enabled {
             self.ended();
         }
@@ -248,9 +269,10 @@ impl Store {
             .select_only()
             .column(application::Column::Enabled)
             .column(application::Column::CredentialVersion)
-            .into_tuple::<(bool, i32)>()
-            .one(&self.db)
-            .await?)
+            .limit(1)
+            .read_tuples::<(bool, i32)>(&self.reads)
+            .await?
+            .pop())
     }
 
     /// How many applications of the environment list the scope `name`.
@@ -261,7 +283,7 @@ impl Store {
             }
             _ => "EXISTS (SELECT 1 FROM json_each(\"applications\".\"scopes\") WHERE json_each.value = ?)",
         };
-        Ok(scoped(env).filter(Expr::cust_with_values(lists_it, [name])).count(&self.db).await?)
+        Ok(scoped(env).filter(Expr::cust_with_values(lists_it, [name])).read_count(&self.reads).await?)
     }
 
     /// Replaces the secret of an application and moves its credential version on: tokens it got
@@ -281,6 +303,7 @@ impl Store {
             .filter(application::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await?;
+        self.changed(env);
         touched(result.rows_affected)?;
         self.ended();
         Ok(())
@@ -293,7 +316,7 @@ impl Store {
         id: ApplicationId,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         let result = application::Entity::delete_many()
             .filter(application::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(application::Column::Id.eq(id.as_uuid()))
@@ -302,6 +325,7 @@ impl Store {
         touched(result.rows_affected)?;
         revoke_grants_of(&tx, env, GrantsOf::Client(id), now).await?;
         tx.commit().await?;
+        self.changed(env);
         self.ended();
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! The consent ledger: append records, read them newest first, revoke by a conditional update.
 
+use super::reads::ReadExt;
+use super::stats::Counters;
 use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope, external_application};
 use sea_orm::sea_query::Expr;
@@ -134,13 +136,13 @@ impl Store {
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
         match &self.writer {
             Some(writer) => writer.insert(c.clone()).await,
-            None => insert_consents(&self.db, std::slice::from_ref(c)).await,
+            None => insert_consents(&self.db, &self.counters, std::slice::from_ref(c)).await,
         }
     }
 
     /// Appends many records in one transaction (one commit, one fsync).
     pub async fn insert_consents(&self, batch: &[Consent]) -> Result<(), StoreError> {
-        insert_consents(&self.db, batch).await
+        insert_consents(&self.db, &self.counters, batch).await
     }
 
     /// The stable id of an external application named `name`, created on first use.
@@ -170,7 +172,7 @@ impl Store {
                 .filter(external_application::Column::EnvironmentId.eq(env.as_uuid()))
                 .filter(external_application::Column::Name.eq(name))
         };
-        if let Some(row) = find().one(&self.db).await? {
+        if let Some(row) = find().read_one(&self.reads).await? {
             return Ok(ApplicationId::from_uuid(row.id));
         }
         // Two first uses racing: the unique index keeps one; both then read the winner.
@@ -187,7 +189,7 @@ impl Store {
             ])
             .exec(&self.db)
             .await?;
-        let row = find().one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        let row = find().read_one(&self.reads).await?.ok_or(StoreError::NotFound)?;
         Ok(ApplicationId::from_uuid(row.id))
     }
 
@@ -211,7 +213,7 @@ impl Store {
         if let Some(before) = before {
             query = query.filter(consent::Column::Id.lt(before));
         }
-        let rows = query.order_by_desc(consent::Column::Id).limit(limit).all(&self.db).await?;
+        let rows = query.order_by_desc(consent::Column::Id).limit(limit).read_all(&self.reads).await?;
         rows.into_iter().map(to_domain).collect()
     }
 
@@ -220,7 +222,7 @@ impl Store {
         let row = scoped(env)
             .filter(consent::Column::UserId.eq(user.as_uuid()))
             .filter(consent::Column::Id.eq(id.as_uuid()))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?
             .ok_or(StoreError::NotFound)?;
         to_domain(row)
@@ -271,7 +273,7 @@ impl Store {
         if let Some(before) = before {
             query = query.filter(consent::Column::Id.lt(before.as_uuid()));
         }
-        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+        query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
     }
 
     /// Ids of the user's accepted records, of one application or of all.
@@ -287,7 +289,7 @@ impl Store {
         if let Some(application) = application {
             query = query.filter(consent::Column::ApplicationId.eq(application.as_uuid()));
         }
-        let ids: Vec<Uuid> = query.select_only().column(consent::Column::Id).into_tuple().all(&self.db).await?;
+        let ids: Vec<Uuid> = query.select_only().column(consent::Column::Id).read_tuples(&self.reads).await?;
         Ok(ids.into_iter().map(ConsentId::from_uuid).collect())
     }
 
@@ -309,18 +311,23 @@ impl Store {
                     .add(consent::Column::ExpiresAt.gt(now)),
             )
             .order_by_desc(consent::Column::Id)
-            .all(&self.db)
+            .read_all(&self.reads)
             .await?;
         rows.into_iter().map(to_domain).collect()
     }
 }
 
 /// Appends records in one transaction, in statements small enough for SQLite's bound-parameter limit.
-pub(super) async fn insert_consents(db: &DatabaseConnection, batch: &[Consent]) -> Result<(), StoreError> {
+pub(super) async fn insert_consents(
+    db: &DatabaseConnection,
+    counters: &Counters,
+    batch: &[Consent],
+) -> Result<(), StoreError> {
     const ROWS_PER_STATEMENT: usize = 500;
     if batch.is_empty() {
         return Ok(());
     }
+    counters.transaction();
     let tx = db.begin().await?;
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).exec(&tx).await?;

@@ -1,7 +1,8 @@
 //! Environments and their signing keys.
 
+use super::reads::ReadExt;
 use entities::{environment, signing_key};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
 use super::error::conflict_on;
 use super::{Store, StoreError};
@@ -36,7 +37,7 @@ impl Store {
         scopes: &[Scope],
     ) -> Result<(), StoreError> {
         let sealed_key = sealer.seal_bytes(&key.private_der).map_err(StoreError::Database)?;
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         environment::Model {
             id: env.id.as_uuid(),
             name: env.name.clone(),
@@ -64,17 +65,28 @@ impl Store {
             .exec(&tx)
             .await?;
         tx.commit().await?;
+        self.changed(env.id);
         Ok(())
     }
 
     /// Reads one environment.
     pub async fn get_environment(&self, env: EnvironmentId) -> Result<Environment, StoreError> {
-        let row = environment::Entity::find_by_id(env.as_uuid()).one(&self.db).await?.ok_or(StoreError::NotFound)?;
+        let row = match self.catalog.environment(env.as_uuid()) {
+            Some(row) => row,
+            None => {
+                let start = self.catalog.start();
+                let row = environment::Entity::find_by_id(env.as_uuid())
+                    .read_one(&self.reads)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                self.catalog.keep_environment(start, row)
+            }
+        };
         Ok(Environment {
             id: EnvironmentId::from_uuid(row.id),
-            name: row.name,
-            login_url: row.login_url,
-            consent_url: row.consent_url,
+            name: row.name.clone(),
+            login_url: row.login_url.clone(),
+            consent_url: row.consent_url.clone(),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -88,8 +100,9 @@ impl Store {
             .col_expr(environment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(env.updated_at))
             .filter(environment::Column::Id.eq(env.id.as_uuid()))
             .exec(&self.db)
-            .await?;
-        super::error::touched(result.rows_affected)
+            .await;
+        self.changed(env.id);
+        super::error::touched(result?.rows_affected)
     }
 
     /// The environment's signing keys, newest first (the first one signs).
@@ -97,7 +110,7 @@ impl Store {
         let rows = signing_key::Entity::find()
             .filter(signing_key::Column::EnvironmentId.eq(env.as_uuid()))
             .order_by_desc(signing_key::Column::Id)
-            .all(&self.db)
+            .read_all(&self.reads)
             .await?;
         Ok(rows
             .into_iter()

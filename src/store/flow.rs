@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::{authorization_request, browser_session, user};
 use sea_orm::sea_query::Expr;
@@ -120,7 +121,7 @@ impl Store {
             .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(browser_session::Column::TokenHash.eq(token_digest))
             .filter(browser_session::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         Ok(row.map(session_from))
     }
@@ -196,7 +197,7 @@ impl Store {
             .filter(authorization_request::Column::Kind.eq(kind_name(PendingKind::Page)))
             .filter(authorization_request::Column::CompletedAt.is_null())
             .filter(authorization_request::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         row.map(pending_from).transpose()
     }
@@ -212,7 +213,7 @@ impl Store {
             .filter(authorization_request::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(authorization_request::Column::HandleHash.eq(challenge_digest))
             .filter(authorization_request::Column::Kind.eq(kind_name(kind)))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let outcome = outcome_from(row.outcome.as_deref())?;
@@ -255,7 +256,7 @@ impl Store {
             .filter(authorization_request::Column::VerifierHash.eq(verifier_digest))
             .filter(authorization_request::Column::CompletedAt.is_null())
             .filter(authorization_request::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let Some(outcome) = outcome_from(row.outcome.as_deref())? else { return Ok(None) };
@@ -273,7 +274,7 @@ impl Store {
             .filter(browser_session::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(browser_session::Column::Id.eq(id.as_uuid()))
             .filter(browser_session::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         Ok(row.map(session_from))
     }
@@ -329,7 +330,7 @@ impl Store {
         let row = user::Entity::find()
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(user::Column::Username.eq(username))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         Ok(row.map(|row| LoginAccount { password_hash: row.password_hash.clone(), user: super::users::to_domain(row) }))
     }

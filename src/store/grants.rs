@@ -1,13 +1,14 @@
 //! Grants, the consent records they rest on, authorization codes, refresh tokens and revoked access tokens.
 
+use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::{application, authorization_code, consent, grant, grant_consent, refresh_token, revoked_token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
 use serde_json::Value as Json;
 
 use super::{Store, StoreError};
-use crate::domain::grants::{Claims, Grant, StoredCode, StoredRefresh, Taken};
+use crate::domain::grants::{Claims, Grant, NewCode, StoredCode, StoredRefresh, Taken};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, GrantId, UserId};
 
 fn claims_from(text: Option<&str>) -> Result<Option<Claims>, StoreError> {
@@ -18,7 +19,7 @@ fn claims_to(claims: &Option<Claims>) -> Option<String> {
     claims.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string())
 }
 
-fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, StoreError> {
+fn grant_from(row: grant::Model) -> Result<Grant, StoreError> {
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone())
         .map_err(|_| StoreError::Database(format!("grant {} has an invalid scope list", row.id)))?;
     Ok(Grant {
@@ -26,7 +27,6 @@ fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, S
         client_id: ApplicationId::from_uuid(row.client_id),
         user_id: UserId::from_uuid(row.user_id),
         scopes,
-        consent_ids,
         auth_time: row.auth_time,
         nonce: row.nonce,
         created_at: row.created_at,
@@ -36,18 +36,61 @@ fn grant_from(row: grant::Model, consent_ids: Vec<ConsentId>) -> Result<Grant, S
     })
 }
 
+/// The grant `id` if it stands at `now`: not revoked, its user and client still there and enabled,
+/// and none of its consent records revoked, declined or expired.
+fn standing(env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> sea_orm::Select<grant::Entity> {
+    let behind = Query::select()
+        .column(grant_consent::Column::ConsentId)
+        .from(grant_consent::Entity)
+        .and_where(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
+        .and_where(grant_consent::Column::GrantId.eq(id.as_uuid()))
+        .to_owned();
+    let withdrawn = Query::select()
+        .expr(Expr::val(1))
+        .from(consent::Entity)
+        .and_where(consent::Column::EnvironmentId.eq(env.as_uuid()))
+        .and_where(consent::Column::Id.in_subquery(behind))
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(consent::Column::Status.ne("ACCEPTED"))
+                .add(consent::Column::ExpiresAt.lte(now)),
+        )
+        .to_owned();
+    let user_enabled = Query::select()
+        .expr(Expr::val(1))
+        .from(user::Entity)
+        .and_where(user::Column::EnvironmentId.eq(env.as_uuid()))
+        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((grant::Entity, grant::Column::UserId)))
+        .and_where(user::Column::Enabled.eq(true))
+        .to_owned();
+    let client_enabled = Query::select()
+        .expr(Expr::val(1))
+        .from(application::Entity)
+        .and_where(application::Column::EnvironmentId.eq(env.as_uuid()))
+        .and_where(
+            Expr::col((application::Entity, application::Column::Id)).equals((grant::Entity, grant::Column::ClientId)),
+        )
+        .and_where(application::Column::Enabled.eq(true))
+        .to_owned();
+    grant::Entity::find()
+        .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
+        .filter(grant::Column::Id.eq(id.as_uuid()))
+        .filter(grant::Column::RevokedAt.is_null())
+        .filter(Expr::exists(withdrawn).not())
+        .filter(Expr::exists(user_enabled))
+        .filter(Expr::exists(client_enabled))
+}
+
 impl Store {
     /// Stores a grant, the records behind it and its authorization code, in one transaction.
     pub async fn insert_grant_with_code(
         &self,
         env: EnvironmentId,
         g: &Grant,
-        code_digest: &str,
-        redirect_uri: &str,
-        code_challenge: Option<&str>,
-        code_expires_at: DateTime<Utc>,
+        consent_ids: &[ConsentId],
+        code: NewCode<'_>,
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         grant::Entity::insert(
             grant::Model {
                 environment_id: env.as_uuid(),
@@ -66,8 +109,8 @@ impl Store {
         )
         .exec(&tx)
         .await?;
-        if !g.consent_ids.is_empty() {
-            grant_consent::Entity::insert_many(g.consent_ids.iter().map(|c| {
+        if !consent_ids.is_empty() {
+            grant_consent::Entity::insert_many(consent_ids.iter().map(|c| {
                 grant_consent::Model {
                     environment_id: env.as_uuid(),
                     consent_id: c.as_uuid(),
@@ -81,13 +124,13 @@ impl Store {
         authorization_code::Entity::insert(
             authorization_code::Model {
                 environment_id: env.as_uuid(),
-                code_hash: code_digest.to_owned(),
+                code_hash: code.digest.to_owned(),
                 grant_id: g.id.as_uuid(),
                 client_id: g.client_id.as_uuid(),
-                redirect_uri: redirect_uri.to_owned(),
-                code_challenge: code_challenge.map(str::to_owned),
+                redirect_uri: code.redirect_uri.to_owned(),
+                code_challenge: code.code_challenge.map(str::to_owned),
                 created_at: g.created_at,
-                expires_at: code_expires_at,
+                expires_at: code.expires_at,
                 used_at: None,
             }
             .into_active_model(),
@@ -103,70 +146,32 @@ impl Store {
         let row = grant::Entity::find()
             .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(grant::Column::Id.eq(id.as_uuid()))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let consent_ids = grant_consent::Entity::find()
-            .filter(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(grant_consent::Column::GrantId.eq(id.as_uuid()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| ConsentId::from_uuid(r.consent_id))
-            .collect();
-        grant_from(row, consent_ids)
+        grant_from(row)
+    }
+
+    /// A grant if it stands at `now` (see [`Store::grant_active`]), in one query.
+    pub async fn standing_grant(
+        &self,
+        env: EnvironmentId,
+        id: GrantId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Grant>, StoreError> {
+        standing(env, id, now).read_one(&self.reads).await?.map(grant_from).transpose()
     }
 
     /// Whether a grant stands at `now`: not revoked, its user and client still there and enabled,
     /// and none of its consent records revoked, declined or expired. One query.
     pub async fn grant_active(&self, env: EnvironmentId, id: GrantId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let behind = Query::select()
-            .column(grant_consent::Column::ConsentId)
-            .from(grant_consent::Entity)
-            .and_where(grant_consent::Column::EnvironmentId.eq(env.as_uuid()))
-            .and_where(grant_consent::Column::GrantId.eq(id.as_uuid()))
-            .to_owned();
-        let withdrawn = Query::select()
-            .expr(Expr::val(1))
-            .from(consent::Entity)
-            .and_where(consent::Column::EnvironmentId.eq(env.as_uuid()))
-            .and_where(consent::Column::Id.in_subquery(behind))
-            .cond_where(
-                sea_orm::Condition::any()
-                    .add(consent::Column::Status.ne("ACCEPTED"))
-                    .add(consent::Column::ExpiresAt.lte(now)),
-            )
-            .to_owned();
-        let user_enabled = Query::select()
-            .expr(Expr::val(1))
-            .from(user::Entity)
-            .and_where(user::Column::EnvironmentId.eq(env.as_uuid()))
-            .and_where(Expr::col((user::Entity, user::Column::Id)).equals((grant::Entity, grant::Column::UserId)))
-            .and_where(user::Column::Enabled.eq(true))
-            .to_owned();
-        let client_enabled = Query::select()
-            .expr(Expr::val(1))
-            .from(application::Entity)
-            .and_where(application::Column::EnvironmentId.eq(env.as_uuid()))
-            .and_where(
-                Expr::col((application::Entity, application::Column::Id))
-                    .equals((grant::Entity, grant::Column::ClientId)),
-            )
-            .and_where(application::Column::Enabled.eq(true))
-            .to_owned();
-        let standing = grant::Entity::find()
-            .filter(grant::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(grant::Column::Id.eq(id.as_uuid()))
-            .filter(grant::Column::RevokedAt.is_null())
-            .filter(Expr::exists(withdrawn).not())
-            .filter(Expr::exists(user_enabled))
-            .filter(Expr::exists(client_enabled))
+        let standing = standing(env, id, now)
             .select_only()
             .column(grant::Column::Id)
-            .into_tuple::<uuid::Uuid>()
-            .one(&self.db)
+            .limit(1)
+            .read_tuples::<uuid::Uuid>(&self.reads)
             .await?;
-        Ok(standing.is_some())
+        Ok(!standing.is_empty())
     }
 
     /// Revokes a grant (its refresh tokens stop working; its access tokens introspect inactive).
@@ -213,27 +218,24 @@ impl Store {
         code_digest: &str,
         now: DateTime<Utc>,
     ) -> Result<Taken<StoredCode>, StoreError> {
-        let Some(row) = authorization_code::Entity::find()
-            .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(authorization_code::Column::CodeHash.eq(code_digest))
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(Taken::Unknown);
-        };
-        let grant_id = GrantId::from_uuid(row.grant_id);
+        // Claim and read in one statement; only a refused claim asks whether the code was ever issued.
         let claimed = authorization_code::Entity::update_many()
             .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
             .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(authorization_code::Column::CodeHash.eq(code_digest))
             .filter(authorization_code::Column::UsedAt.is_null())
-            .exec(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
-        if claimed.rows_affected == 0 {
-            return Ok(Taken::Replayed(grant_id));
-        }
+        let Some(row) = claimed.into_iter().next() else {
+            let issued = authorization_code::Entity::find()
+                .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
+                .filter(authorization_code::Column::CodeHash.eq(code_digest))
+                .read_one(&self.reads)
+                .await?;
+            return Ok(issued.map_or(Taken::Unknown, |row| Taken::Replayed(GrantId::from_uuid(row.grant_id))));
+        };
         Ok(Taken::Fresh(StoredCode {
-            grant_id,
+            grant_id: GrantId::from_uuid(row.grant_id),
             client_id: ApplicationId::from_uuid(row.client_id),
             redirect_uri: row.redirect_uri,
             code_challenge: row.code_challenge,
@@ -275,7 +277,7 @@ impl Store {
         let row = refresh_token::Entity::find()
             .filter(refresh_token::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(refresh_token::Column::TokenHash.eq(token_digest))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?;
         Ok(row.map(|row| StoredRefresh {
             grant_id: GrantId::from_uuid(row.grant_id),
@@ -292,18 +294,25 @@ impl Store {
         token_digest: &str,
         now: DateTime<Utc>,
     ) -> Result<Taken<StoredRefresh>, StoreError> {
-        let Some(stored) = self.refresh_token(env, token_digest).await? else { return Ok(Taken::Unknown) };
+        // Claim and read in one statement; only a refused claim asks whether the token was ever issued.
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
             .filter(refresh_token::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(refresh_token::Column::TokenHash.eq(token_digest))
             .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
-        if claimed.rows_affected == 0 {
-            return Ok(Taken::Replayed(stored.grant_id));
-        }
-        Ok(Taken::Fresh(stored))
+        let Some(row) = claimed.into_iter().next() else {
+            let issued = self.refresh_token(env, token_digest).await?;
+            return Ok(issued.map_or(Taken::Unknown, |stored| Taken::Replayed(stored.grant_id)));
+        };
+        // As it was before this claim: unused.
+        Ok(Taken::Fresh(StoredRefresh {
+            grant_id: GrantId::from_uuid(row.grant_id),
+            expires_at: row.expires_at,
+            used_at: None,
+            created_at: row.created_at,
+        }))
     }
 
     /// Remembers a revoked access token until it would have expired anyway.
@@ -332,7 +341,7 @@ impl Store {
         Ok(revoked_token::Entity::find()
             .filter(revoked_token::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(revoked_token::Column::Jti.eq(jti))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?
             .is_some())
     }

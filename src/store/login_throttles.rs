@@ -2,6 +2,7 @@
 //! compare-and-set on the count, so however many attempts arrive at once, each admitted one sees its
 //! own number and the lock it earns is in force before the next is admitted.
 
+use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::login_throttle;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -45,7 +46,7 @@ impl Store {
                 .filter(login_throttle::Column::KeyDigest.eq(key))
         };
         for _ in 0..ROUNDS {
-            let Some(row) = one().one(&self.db).await? else {
+            let Some(row) = one().read_one(&self.reads).await? else {
                 let first = login_throttle::Model {
                     environment_id: env.as_uuid(),
                     key_digest: key.to_owned(),

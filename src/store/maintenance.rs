@@ -1,6 +1,7 @@
 //! Housekeeping: rows of the flow that can no longer be used are deleted a day after they expire.
 //! Consent records and grants are never deleted; they are the audit trail.
 
+use super::reads::ReadExt;
 use chrono::{DateTime, Duration, Utc};
 use entities::{
     authorization_code, authorization_request, browser_session, environment, login_throttle, refresh_token,
@@ -21,12 +22,8 @@ impl Store {
         let cutoff = now
             .checked_sub_signed(GRACE)
             .ok_or_else(|| StoreError::Database(format!("{now} - {GRACE} is out of range")))?;
-        let environments: Vec<Uuid> = environment::Entity::find()
-            .select_only()
-            .column(environment::Column::Id)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let environments: Vec<Uuid> =
+            environment::Entity::find().select_only().column(environment::Column::Id).read_tuples(&self.reads).await?;
         let mut removed = 0;
         for env in environments {
             removed += browser_session::Entity::delete_many()

@@ -1,6 +1,7 @@
 //! Storage: the only module that speaks SeaORM. Every query is scoped by environment id first.
 
 mod applications;
+mod catalog;
 mod consent_filter;
 mod consents;
 mod environments;
@@ -9,7 +10,10 @@ mod flow;
 mod grants;
 mod login_throttles;
 mod maintenance;
+mod reads;
 mod scopes;
+mod sqlite_reads;
+mod stats;
 mod users;
 mod writer;
 
@@ -18,6 +22,7 @@ pub use error::StoreError;
 pub use flow::{LoginAccount, StoredChallenge};
 pub use login_throttles::Admission;
 pub use maintenance::purge_every_hour;
+pub use stats::StoreStats;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +31,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use uuid::Uuid;
+
+use crate::domain::ids::EnvironmentId;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
@@ -41,6 +48,9 @@ pub struct StoreSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
     pub statement_timeout: Duration,
+    /// How long environments, applications and scope lists are kept on this node (zero: not at all);
+    /// the bound on how late another node's change to them is seen here.
+    pub cache_ttl: Duration,
 }
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of nodes starting together.
@@ -125,7 +135,14 @@ async fn keep_sqlite_statistics_fresh(db: DatabaseConnection) {
 /// Handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Writes, transactions, and every read on PostgreSQL or an in-memory SQLite database.
     db: DatabaseConnection,
+    /// Reads outside transactions: on a SQLite file, run on the calling thread (see `reads`).
+    reads: reads::Reads,
+    /// What this store has done, for `/metrics`.
+    counters: Arc<stats::Counters>,
+    /// Environments, applications and scope lists kept for a short while (see `catalog`).
+    catalog: Arc<catalog::Catalog>,
     /// SQLite only: the group-commit writer of the consent ledger.
     writer: Option<Arc<writer::ConsentWriter>>,
     /// Ids of external applications by (environment, name); they never change once assigned.
@@ -159,7 +176,12 @@ impl Store {
                     .create_if_missing(true)
             });
         }
-        let db = Database::connect(options).await?;
+        let mut db = Database::connect(options).await?;
+        let counters = Arc::new(stats::Counters::default());
+        let counted = counters.clone();
+        db.set_metric_callback(move |_| {
+            counted.statements.fetch_add(1, Ordering::Relaxed);
+        });
         if is_postgres {
             migrate_exclusively(&settings.url).await?;
         } else {
@@ -167,13 +189,60 @@ impl Store {
             optimize_sqlite(&db).await?;
             tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
-        let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone())));
-        Ok(Self { db, writer, external_ids: Arc::default(), endings: Arc::default() })
+        let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone(), counters.clone())));
+        let reads = match sqlite_file(&settings.url) {
+            Some(file) if !is_postgres => {
+                // One per runtime thread, twice over: a read holds its connection for one statement.
+                let threads = std::thread::available_parallelism().map_or(2, usize::from);
+                let local =
+                    sqlite_reads::SqliteReads::open(&file, 2 * threads, settings.statement_timeout, counters.clone())?;
+                reads::Reads::Local(Arc::new(local))
+            }
+            _ => reads::Reads::Pool(db.clone()),
+        };
+        Ok(Self {
+            db,
+            reads,
+            counters,
+            catalog: Arc::new(catalog::Catalog::new(settings.cache_ttl)),
+            writer,
+            external_ids: Arc::default(),
+            endings: Arc::default(),
+        })
+    }
+
+    /// The store's counters and its connection pool now.
+    pub fn stats(&self) -> StoreStats {
+        let mut stats = self.counters.read();
+        let (size, idle) = match self.db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        stats.pool_size = size.into();
+        stats.pool_idle = idle as u64;
+        stats
     }
 
     /// How many token-ending writes this node has committed; a change means cached token verdicts are stale.
     pub fn endings(&self) -> u64 {
         self.endings.load(Ordering::Acquire)
+    }
+
+    /// Starts a transaction, counted as two statements (its BEGIN and its COMMIT or ROLLBACK).
+    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        self.counters.transaction();
+        sea_orm::TransactionTrait::begin(&self.db).await
+    }
+
+    /// Forgets what the catalog keeps of `env`: call after every write to it, its applications or scopes.
+    pub(crate) fn changed(&self, env: EnvironmentId) {
+        self.catalog.forget(env.as_uuid());
     }
 
     /// Marks that a write which may end tokens has committed.
@@ -201,9 +270,23 @@ impl Store {
         }
     }
 
-    /// Checks the database answers (readiness probe).
+    /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await.map_err(StoreError::from)
+    }
+
+    /// Readiness: the database answers, on every path, and no migration of this binary is pending.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        if let reads::Reads::Local(local) = &self.reads {
+            local.rows(&Statement::from_string(DbBackend::Sqlite, "SELECT 1"))?;
+        }
+        self.db.ping().await?;
+        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Database(format!("{} migration(s) not applied", pending.len())))
+        }
     }
 
     /// Commits the records already queued for the group-commit writer (SQLite), refusing new ones,
@@ -211,6 +294,9 @@ impl Store {
     pub async fn close(self) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
             writer.close().await;
+        }
+        if let reads::Reads::Local(local) = &self.reads {
+            local.close();
         }
         self.db.close().await.map_err(StoreError::from)
     }

@@ -1,5 +1,6 @@
 //! Scopes, scoped by environment.
 
+use super::reads::ReadExt;
 use entities::scope;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
@@ -61,14 +62,29 @@ impl Store {
     /// Inserts a scope; a taken name is a conflict on `name`.
     pub async fn insert_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
         debug_assert_eq!(env, s.environment_id);
-        to_row(s).into_active_model().insert(&self.db).await.map_err(conflict_on("name"))?;
+        let inserted = to_row(s).into_active_model().insert(&self.db).await.map_err(conflict_on("name"));
+        self.changed(env);
+        inserted?;
         Ok(())
     }
 
     /// Reads one scope.
     pub async fn get_scope(&self, env: EnvironmentId, id: ScopeId) -> Result<Scope, StoreError> {
-        let row = scoped(env).filter(scope::Column::Id.eq(id.as_uuid())).one(&self.db).await?;
+        let row = scoped(env).filter(scope::Column::Id.eq(id.as_uuid())).read_one(&self.reads).await?;
         to_domain(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Every scope of the environment, in creation order, from the catalog while it is fresh.
+    pub async fn all_scopes(&self, env: EnvironmentId) -> Result<Vec<Scope>, StoreError> {
+        let rows = match self.catalog.scopes(env.as_uuid()) {
+            Some(rows) => rows,
+            None => {
+                let start = self.catalog.start();
+                let rows = scoped(env).order_by_asc(scope::Column::Id).read_all(&self.reads).await?;
+                self.catalog.keep_scopes(start, env.as_uuid(), rows)
+            }
+        };
+        rows.iter().cloned().map(to_domain).collect()
     }
 
     /// Up to `limit` scopes after the cursor id, in creation order.
@@ -82,7 +98,7 @@ impl Store {
         if let Some(after) = after {
             query = query.filter(scope::Column::Id.gt(after));
         }
-        query.all(&self.db).await?.into_iter().map(to_domain).collect()
+        query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
     }
 
     /// The names among `names` that are scopes of the environment.
@@ -94,8 +110,7 @@ impl Store {
             .select_only()
             .column(scope::Column::Name)
             .filter(scope::Column::Name.is_in(names.iter().cloned()))
-            .into_tuple::<String>()
-            .all(&self.db)
+            .read_tuples::<String>(&self.reads)
             .await?;
         Ok(rows)
     }
@@ -112,8 +127,9 @@ impl Store {
             .filter(scope::Column::Id.eq(s.id.as_uuid()))
             .exec(&self.db)
             .await
-            .map_err(conflict_on("name"))?;
-        touched(result.rows_affected)
+            .map_err(conflict_on("name"));
+        self.changed(env);
+        touched(result?.rows_affected)
     }
 
     /// Deletes a scope.
@@ -122,7 +138,8 @@ impl Store {
             .filter(scope::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(scope::Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
-            .await?;
-        touched(result.rows_affected)
+            .await;
+        self.changed(env);
+        touched(result?.rows_affected)
     }
 }

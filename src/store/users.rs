@@ -1,11 +1,11 @@
 //! Users, scoped by environment.
 
+use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::{browser_session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ impl Store {
     pub async fn get_user(&self, env: EnvironmentId, id: UserId) -> Result<User, StoreError> {
         scoped(env)
             .filter(user::Column::Id.eq(id.as_uuid()))
-            .one(&self.db)
+            .read_one(&self.reads)
             .await?
             .map(to_domain)
             .ok_or(StoreError::NotFound)
@@ -83,7 +83,7 @@ impl Store {
         if let Some(after) = after {
             query = query.filter(user::Column::Id.gt(after));
         }
-        Ok(query.all(&self.db).await?.into_iter().map(to_domain).collect())
+        Ok(query.read_all(&self.reads).await?.into_iter().map(to_domain).collect())
     }
 
     /// Writes every attribute of `u`; the password only when a new hash is given. A disabled user's
@@ -104,7 +104,7 @@ impl Store {
         if let Some(hash) = password_hash {
             update = update.col_expr(user::Column::PasswordHash, Expr::value(hash.to_owned()));
         }
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         let result = update
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(user::Column::Id.eq(u.id.as_uuid()))
@@ -124,7 +124,7 @@ impl Store {
 
     /// Deletes a user, ending their grants and browser sessions. Their consent records stay.
     pub async fn delete_user(&self, env: EnvironmentId, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         let result = user::Entity::delete_many()
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(user::Column::Id.eq(id.as_uuid()))

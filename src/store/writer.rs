@@ -11,6 +11,7 @@
 //! tenant's record by about one transaction, however deep the flood.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use sea_orm::DatabaseConnection;
@@ -18,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::StoreError;
+use super::stats::Counters;
 use crate::domain::consents::Consent;
 use crate::domain::ids::EnvironmentId;
 
@@ -58,15 +60,16 @@ pub(crate) struct ConsentWriter {
     rooms: Rooms,
     /// Tells the task to stop taking records (once) and its handle, taken by [`ConsentWriter::close`].
     stop: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
+    counters: Arc<Counters>,
 }
 
 impl ConsentWriter {
     /// Starts the writer task on `db`.
-    pub(crate) fn spawn(db: DatabaseConnection) -> Self {
+    pub(crate) fn spawn(db: DatabaseConnection, counters: Arc<Counters>) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(db, jobs, stopped));
-        Self { queue, rooms: Rooms::default(), stop: Mutex::new(Some((stop, task))) }
+        let task = tokio::spawn(run(db, jobs, stopped, counters.clone()));
+        Self { queue, rooms: Rooms::default(), stop: Mutex::new(Some((stop, task))), counters }
     }
 
     /// Stops taking records and waits until every record already queued is committed and answered.
@@ -84,7 +87,12 @@ impl ConsentWriter {
         let room = self.rooms.of(record.environment_id).ok_or_else(stopped)?;
         let room = room.acquire_owned().await.map_err(|_| stopped())?;
         let (done, committed) = oneshot::channel();
-        self.queue.send(Job { record, done, _room: room }).await.map_err(|_| stopped())?;
+        // Counted before it is sent, so the writer never takes out more than was put in.
+        self.counters.writer_queued.fetch_add(1, Ordering::Relaxed);
+        if self.queue.send(Job { record, done, _room: room }).await.is_err() {
+            self.counters.writer_queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(stopped());
+        }
         committed.await.map_err(|_| StoreError::Database("consent writer dropped a record".into()))?
     }
 }
@@ -134,7 +142,12 @@ impl<T> Fair<T> {
     }
 }
 
-async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>) {
+async fn run(
+    db: DatabaseConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    mut stop: oneshot::Receiver<()>,
+    counters: Arc<Counters>,
+) {
     let mut incoming: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut fair: Fair<Job> = Fair::default();
     let mut closing = false;
@@ -162,16 +175,21 @@ async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, mut stop: on
         for job in incoming.drain(..) {
             fair.push(job.record.environment_id, job);
         }
-        commit(&db, fair.next_batch(MAX_BATCH)).await;
+        let batch = fair.next_batch(MAX_BATCH);
+        let size = batch.len() as u64;
+        commit(&db, &counters, batch).await;
+        counters.writer_batches.fetch_add(1, Ordering::Relaxed);
+        counters.writer_records.fetch_add(size, Ordering::Relaxed);
+        counters.writer_queued.fetch_sub(size, Ordering::Relaxed);
     }
 }
 
 /// Commits one batch and answers each of its records.
-async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
+async fn commit(db: &DatabaseConnection, counters: &Counters, batch: Vec<Job>) {
     // Take the records out of the jobs rather than copying them: this is the write hot path.
     let (records, answers): (Vec<Consent>, Vec<_>) =
         batch.into_iter().map(|job| (job.record, (job.done, job._room))).unzip();
-    match super::consents::insert_consents(db, &records).await {
+    match super::consents::insert_consents(db, counters, &records).await {
         Ok(()) => {
             for (answer, _room) in answers {
                 let _ = answer.send(Ok(()));
@@ -180,7 +198,7 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Job>) {
         // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
         Err(_) if records.len() > 1 => {
             for (record, (answer, _room)) in records.iter().zip(answers) {
-                let result = super::consents::insert_consents(db, std::slice::from_ref(record)).await;
+                let result = super::consents::insert_consents(db, counters, std::slice::from_ref(record)).await;
                 let _ = answer.send(result);
             }
         }

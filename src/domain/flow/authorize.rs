@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use chrono::{DateTime, Utc};
 
-use super::decision::issue_code;
+use super::decision::{CodeExtras, issue_code};
 use super::external;
 use super::plan::plan;
 use super::{
@@ -303,7 +303,8 @@ pub(super) async fn after_login(
         return Ok(Step::Consent { handle, app: Box::new(app), pending: Box::new(pending), choices: plan.ask });
     }
     // Nothing to ask: what is not on record yet is granted implicitly, and recorded as such.
-    if !plan.implicit.is_empty() {
+    let wrote_record = !plan.implicit.is_empty();
+    if wrote_record {
         record_flow_decision(
             cx.store,
             cx.enricher,
@@ -321,6 +322,7 @@ pub(super) async fn after_login(
         .await?;
     }
     let scopes = plan.token_scopes(&pending.scopes, &[]);
-    let location = issue_code(cx, &app, user, scopes, auth_time, &pending, None).await?;
+    let extras = CodeExtras { accepted: (!wrote_record).then_some(plan.accepted), ..CodeExtras::default() };
+    let location = issue_code(cx, &app, user, scopes, auth_time, &pending, extras).await?;
     Ok(Step::Redirect(location))
 }

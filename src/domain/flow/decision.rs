@@ -7,9 +7,11 @@ use super::plan::plan;
 use super::{FlowContext, FlowError, PendingAuthorization, error_redirect, redirect_with};
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::Application;
-use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
+use crate::domain::consents::{
+    Consent, ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision,
+};
 use crate::domain::error::{DomainError, FieldError};
-use crate::domain::grants::{Claims, Grant};
+use crate::domain::grants::{Claims, Grant, NewCode};
 use crate::domain::ids::{ApplicationId, ConsentId, GrantId, UserId};
 use crate::store::StoreError;
 
@@ -187,7 +189,7 @@ pub async fn decide(
             pending.state.as_deref(),
         ));
     }
-    issue_code(cx, &app, user, scopes, auth_time, &pending, None).await
+    issue_code(cx, &app, user, scopes, auth_time, &pending, CodeExtras::default()).await
 }
 
 /// The records that grant `scopes`: for every scope, the newest accepted record holding it; `None`
@@ -198,8 +200,12 @@ async fn backing_records(
     user: UserId,
     scopes: &[String],
     now: DateTime<Utc>,
+    known: Option<Vec<Consent>>,
 ) -> Result<Option<Vec<ConsentId>>, StoreError> {
-    let records = cx.store.accepted_consents(cx.env, user, app.id, now).await?;
+    let records = match known {
+        Some(records) => records,
+        None => cx.store.accepted_consents(cx.env, user, app.id, now).await?,
+    };
     let mut ids: Vec<ConsentId> = Vec::new();
     for scope in scopes {
         let Some(record) = records.iter().find(|r| r.scopes.contains(scope)) else { return Ok(None) };
@@ -210,6 +216,16 @@ async fn backing_records(
     Ok(Some(ids))
 }
 
+/// What a code may carry beyond the grant itself.
+#[derive(Default)]
+pub(super) struct CodeExtras {
+    /// Token claims an external consent app added: (access token, ID token).
+    pub claims: Option<(Option<Claims>, Option<Claims>)>,
+    /// The user's accepted records for the application, when already read in this request and no
+    /// record was written since; `None` reads them.
+    pub accepted: Option<Vec<Consent>>,
+}
+
 /// Creates the grant behind a new authorization code and answers the redirect carrying the code.
 pub(super) async fn issue_code(
     cx: &FlowContext<'_>,
@@ -218,11 +234,12 @@ pub(super) async fn issue_code(
     scopes: Vec<String>,
     auth_time: DateTime<Utc>,
     pending: &PendingAuthorization,
-    claims: Option<(Option<Claims>, Option<Claims>)>,
+    extras: CodeExtras,
 ) -> Result<String, FlowError> {
     let now = crate::domain::now();
+    let claims = extras.claims;
     // Every granted scope rests on a record in the ledger, or no code is issued.
-    let Some(consent_ids) = backing_records(cx, app, user, &scopes, now).await? else {
+    let Some(consent_ids) = backing_records(cx, app, user, &scopes, now, extras.accepted).await? else {
         return Err(FlowError::ErrorPage("The consent behind this sign-in is no longer in force.".into()));
     };
     let grant = Grant {
@@ -230,7 +247,6 @@ pub(super) async fn issue_code(
         client_id: app.id,
         user_id: user,
         scopes,
-        consent_ids,
         auth_time,
         nonce: pending.nonce.clone(),
         created_at: now,
@@ -243,10 +259,13 @@ pub(super) async fn issue_code(
         .insert_grant_with_code(
             cx.env,
             &grant,
-            &token_digest(&code),
-            &pending.redirect_uri,
-            pending.code_challenge.as_deref(),
-            crate::domain::later(now, cx.code_lifetime)?,
+            &consent_ids,
+            NewCode {
+                digest: &token_digest(&code),
+                redirect_uri: &pending.redirect_uri,
+                code_challenge: pending.code_challenge.as_deref(),
+                expires_at: crate::domain::later(now, cx.code_lifetime)?,
+            },
         )
         .await?;
     let mut pairs = vec![("code", code.as_str())];

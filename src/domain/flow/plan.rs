@@ -2,7 +2,7 @@
 //! already on record (remembered consent, incremental consent).
 
 use super::super::applications::{Application, ConsentMethod};
-use super::super::consents::EffectiveConsent;
+use super::super::consents::{Consent, EffectiveConsent};
 use super::super::error::DomainError;
 use super::super::ids::{EnvironmentId, UserId};
 use super::super::scopes::ConsentPolicy;
@@ -28,6 +28,9 @@ pub(super) struct ConsentPlan {
     pub implicit: Vec<String>,
     /// Scopes accepted records already hold.
     pub covered: Vec<String>,
+    /// Every accepted record of the user and application, as read for this plan (remembered or not):
+    /// what a code issued without writing a new record rests on, so it is not read twice.
+    pub accepted: Vec<Consent>,
 }
 
 impl ConsentPlan {
@@ -51,11 +54,11 @@ pub(super) async fn plan(
     always_ask: bool,
 ) -> Result<ConsentPlan, DomainError> {
     let now = crate::domain::now();
-    let definitions = store.list_scopes(env, None, 10_000).await?;
-    let mut records = store.accepted_consents(env, user, app.id, now).await?;
-    records.retain(|r| r.remembered);
-    let on_record = EffectiveConsent::from_records(app.id, user, &records).scopes;
-    let mut plan = ConsentPlan::default();
+    let definitions = store.all_scopes(env).await?;
+    let accepted = store.accepted_consents(env, user, app.id, now).await?;
+    let remembered: Vec<Consent> = accepted.iter().filter(|r| r.remembered).cloned().collect();
+    let on_record = EffectiveConsent::from_records(app.id, user, &remembered).scopes;
+    let mut plan = ConsentPlan { accepted, ..ConsentPlan::default() };
     for name in requested {
         let definition = definitions.iter().find(|d| &d.name == name);
         let policy = definition.map_or(ConsentPolicy::Required, |d| d.consent);

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Grant, REFRESH_LIFETIME, Taken, grant_active, required, server};
+use super::{Grant, REFRESH_LIFETIME, Taken, required, server};
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::auth::tokens::{TokenBasis, TokenService};
 use crate::domain::applications::{Application, GrantType};
@@ -123,10 +123,9 @@ pub async fn authorization_code(
         }
         (None, None) => {}
     }
-    let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
-    if !grant_active(store, env, grant.id).await.map_err(server)? {
+    let Some(grant) = store.standing_grant(env, stored.grant_id, now).await.map_err(server)? else {
         return Err(OAuthError::InvalidGrant("The consent behind this code was withdrawn.".into()));
-    }
+    };
     let scopes = grant.scopes.clone();
     tokens_for(store, tokens, env, &app, &grant, scopes, now + REFRESH_LIFETIME).await
 }
@@ -150,12 +149,11 @@ pub async fn refresh(
         Taken::Replayed(grant) => return Err(replayed(store, env, grant, "refresh token").await),
         Taken::Unknown => return Err(invalid()),
     };
-    let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
+    let Some(grant) = store.standing_grant(env, stored.grant_id, now).await.map_err(server)? else {
+        return Err(OAuthError::InvalidGrant("The consent behind this token was withdrawn or has expired.".into()));
+    };
     if grant.client_id != app.id || stored.expires_at <= now {
         return Err(invalid());
-    }
-    if !grant_active(store, env, grant.id).await.map_err(server)? {
-        return Err(OAuthError::InvalidGrant("The consent behind this token was withdrawn or has expired.".into()));
     }
     let scopes = match request.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => grant.scopes.clone(),

@@ -2,7 +2,7 @@
 
 use chrono::DateTime;
 
-use super::{Claims, grant_active, required, server};
+use super::{Claims, required, server};
 use crate::auth::secrets::token_digest;
 use crate::auth::tokens::{TokenError, TokenService};
 use crate::domain::ids::{EnvironmentId, UserId};
@@ -95,11 +95,10 @@ pub async fn introspect(
         let Some(stored) = store.refresh_token(env, &token_digest(token)).await.map_err(server)? else {
             return Ok(Introspection::default());
         };
-        let grant = store.get_grant(env, stored.grant_id).await.map_err(server)?;
-        let active = grant.client_id == caller.id
-            && stored.used_at.is_none()
-            && stored.expires_at > now
-            && grant_active(store, env, grant.id).await.map_err(server)?;
+        let Some(grant) = store.standing_grant(env, stored.grant_id, now).await.map_err(server)? else {
+            return Ok(Introspection::default());
+        };
+        let active = grant.client_id == caller.id && stored.used_at.is_none() && stored.expires_at > now;
         if !active {
             return Ok(Introspection::default());
         }

@@ -10,7 +10,7 @@ pub use inspect::{BearerError, Introspection, UserInfo, introspect, revoke, user
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::ids::{ApplicationId, ConsentId, EnvironmentId, GrantId, UserId};
+use super::ids::{ApplicationId, EnvironmentId, GrantId, UserId};
 use super::tokens::OAuthError;
 use crate::auth::principal::Principal;
 use crate::store::{Store, StoreError};
@@ -18,7 +18,8 @@ use crate::store::{Store, StoreError};
 /// How long a refresh token family lives from the first code exchange; rotation does not extend it.
 pub const REFRESH_LIFETIME: Duration = Duration::days(30);
 
-/// One authorization: what a user granted a client, and the consent records it rests on.
+/// One authorization: what a user granted a client (the consent records it rests on are linked
+/// to it in the store; revoking any of them ends it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// Its id (the `gid` claim of its access tokens).
@@ -29,8 +30,6 @@ pub struct Grant {
     pub user_id: UserId,
     /// Granted scopes.
     pub scopes: Vec<String>,
-    /// The consent records behind the scopes; revoking any of them ends the grant.
-    pub consent_ids: Vec<ConsentId>,
     /// When the user signed in.
     pub auth_time: DateTime<Utc>,
     /// OIDC nonce for the ID token.
@@ -43,6 +42,19 @@ pub struct Grant {
     pub access_claims: Option<Claims>,
     /// Claims an external consent app added to ID tokens (`session.id_token`).
     pub id_claims: Option<Claims>,
+}
+
+/// An authorization code to store with its grant.
+#[derive(Clone, Copy, Debug)]
+pub struct NewCode<'a> {
+    /// SHA-256 of the code.
+    pub digest: &'a str,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: &'a str,
+    /// Its PKCE challenge, if any.
+    pub code_challenge: Option<&'a str>,
+    /// When it stops being exchangeable.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Extra token claims set by an external consent app.

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::super::authorize::{Authorized, after_login};
-use super::super::decision::issue_code;
+use super::super::decision::{CodeExtras, issue_code};
 use super::super::{FlowContext, FlowError, PendingAuthorization, PendingKind, SESSION_LIFETIME, Step, error_redirect};
 use super::*;
 use crate::auth::secrets::{opaque_token, token_digest};
@@ -114,7 +114,15 @@ pub(crate) async fn resume_consent(
     let now = crate::domain::now();
     let auth_time =
         cx.store.browser_session_by_id(cx.env, session, now).await?.and_then(|s| s.authenticated_at).unwrap_or(now);
-    let location =
-        issue_code(cx, &app, user, grant_scope, auth_time, &pending, Some((access_claims, id_claims))).await?;
+    let location = issue_code(
+        cx,
+        &app,
+        user,
+        grant_scope,
+        auth_time,
+        &pending,
+        CodeExtras { claims: Some((access_claims, id_claims)), accepted: None },
+    )
+    .await?;
     Ok(Authorized { new_session_token: None, step: Step::Redirect(location) })
 }
