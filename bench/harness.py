@@ -662,15 +662,23 @@ def isolation_phase(procs: Processes, baseline_base: str, workdir: Path, results
 # ---------------------------------------------------------------- flows: whole OAuth flows against oidc-provider
 
 PEER_DIR = BENCH / "peer"
-FLOW_SCENARIOS = ("returning", "first")
 FLOW_CONNECTIONS = int(os.environ.get("BENCH_FLOW_CONNECTIONS", "8"))  # = wrk threads: one browser each
 FLOW_RATES = {  # flows per second, the same cap for both servers (0: no cap)
-    "returning": float(os.environ.get("BENCH_FLOW_RATE_RETURNING", "300")),
+    "returning": float(os.environ.get("BENCH_FLOW_RATE_RETURNING", "150")),
     "first": float(os.environ.get("BENCH_FLOW_RATE_FIRST", "20")),
 }
+# (name, mode, rate): the capped runs are the comparison; `returning_max` (no cap, both servers
+# saturating the machine at the same concurrency) shows how CPU per flow moves with load.
+FLOW_SCENARIOS = [
+    ("returning", "returning", FLOW_RATES["returning"]),
+    ("first", "first", FLOW_RATES["first"]),
+    ("returning_max", "returning", 0.0),
+]
 FLOW_ROUNDS = 2 if QUICK else 3  # runs per server, alternated peer, Assent, peer, Assent, ...
 FLOW_DURATION = DURATION
-FLOW_WARMUP = 2  # seconds per server before the first measured run (node's JIT needs a moment)
+# Seconds per server before each scenario's measured runs, without the cap: node's JIT needs a few
+# thousand flows (a returning flow cost the peer 2.3 CPU ms cold at 150 flows/s, 1.1 ms warm).
+FLOW_WARMUP = 3
 FLOW_GOAL = 0.2  # Assent's CPU per returning flow at most this fraction of oidc-provider's
 FLOW_REDIRECT = "http://127.0.0.1:9/cb"
 FLOW_SCOPE = "openid profile"  # profile needs consent on both servers; openid alone does not on Assent
@@ -866,20 +874,20 @@ class FlowSide:
                 raise BenchError(f"flows: no session cookie from {self.name} ({walker.jar})")
             self.cookies.append("; ".join(f"{k}={v}" for k, v in jar.items()))
 
-    def params_file(self, workdir: Path, scenario: str, pkce: list[str]) -> Path:
+    def params_file(self, workdir: Path, scenario: str, mode: str, rate: float, pkce: list[str]) -> Path:
         lines = [
-            f"mode={scenario}",
+            f"mode={mode}",
             f"authorize={self.authorize_path}",
             f"token={self.token_path}",
             f"client_id={self.client_id}",
             f"redirect_uri={FLOW_REDIRECT}",
             f"scope={FLOW_SCOPE}",
-            f"prompt={'consent' if scenario == 'first' else ''}",
+            f"prompt={'consent' if mode == 'first' else ''}",
             f"basic={self.basic}",
             f"password={FLOW_PASSWORD}",
             f"user_agent={FLOW_USER_AGENT}",
             f"forwarded_for={FLOW_FORWARDED_FOR}",
-            f"rate={FLOW_RATES[scenario]:g}",
+            f"rate={rate:g}",
             f"threads={FLOW_CONNECTIONS}",
         ]
         lines += [f"cookie={c}" for c in self.cookies] + [f"user={u}" for u in self.users] + [f"pkce={p}" for p in pkce]
@@ -989,10 +997,15 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
     status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
     secret = json.loads(body)["secret"]
     first_users = [f"bench-first-{i}" for i in range(FLOW_CONNECTIONS)]  # one per thread: per-name login throttle
+    # Each user with a password costs one Argon2id hash, the work a first-time flow's password check
+    # repeats: Assent's CPU per user created says what that part of a first-time flow costs.
+    cpu_before = process_cpu_ms(assent.proc.pid)
     for username in ["bench-returning", *first_users]:
         status, body = http("POST", f"{api}/users", admin, json.dumps({"username": username, "password": FLOW_PASSWORD}).encode())
         if status != 201:
             raise BenchError(f"flows: creating user {username} answered {status}: {body[:300]!r}")
+    user_cpu_ms = (process_cpu_ms(assent.proc.pid) - cpu_before) / (len(first_users) + 1)
+    log(f"flows: Assent spent {user_cpu_ms:.1f} CPU ms per user created with a password (one Argon2id hash)")
     env_path = f"/{assent.environment}/as"
     a_side = FlowSide("assent", assent.base, assent.proc.pid, f"{env_path}/authorize", f"{env_path}/token", client_id, secret)
     a_side.prepare(first_users, "bench-returning", ("assent_session",))
@@ -1007,11 +1020,12 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
     pkce = pkce_pool(FLOW_PKCE_POOL)
     sides = (p_side, a_side)
     rows = []
-    for scenario in FLOW_SCENARIOS:
-        files = {side.name: side.params_file(flows_dir, scenario, pkce) for side in sides}
+    for scenario, mode, rate in FLOW_SCENARIOS:
+        files = {side.name: side.params_file(flows_dir, scenario, mode, rate, pkce) for side in sides}
+        warm_files = {side.name: side.params_file(flows_dir, f"{scenario}-warm-up", mode, 0.0, pkce) for side in sides}
         failures = []
         for side in sides:
-            warm = wrk_flows(side, files[side.name], FLOW_WARMUP)
+            warm = wrk_flows(side, warm_files[side.name], FLOW_WARMUP)
             failures += [f"{side.name} warm-up: {p}" for p in warm["problems"]]
         runs: dict[str, list[dict]] = {side.name: [] for side in sides}
         for _ in range(FLOW_ROUNDS):
@@ -1035,7 +1049,8 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
             rows.append({
                 "scenario": scenario,
                 "server": side.name,
-                "rate_cap": FLOW_RATES[scenario],
+                "mode": mode,
+                "rate_cap": rate,
                 "flows": flows,
                 "flows_per_s": flows / seconds if seconds else 0.0,
                 "cpu_ms_per_flow": cpu / flows if flows else None,
@@ -1057,14 +1072,14 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
         raise BenchError(f"oidc-provider died; log {flows_dir / 'peer.log'}:\n{tail(flows_dir / 'peer.log')}")
     procs.stop(peer)
     comparisons = []
-    for scenario in FLOW_SCENARIOS:
+    for scenario, mode, _ in FLOW_SCENARIOS:
         a = next(r for r in rows if r["scenario"] == scenario and r["server"] == "assent")
         p = next(r for r in rows if r["scenario"] == scenario and r["server"] == "oidc-provider")
         ratio = a["cpu_ms_per_flow"] / p["cpu_ms_per_flow"] if a["cpu_ms_per_flow"] and p["cpu_ms_per_flow"] else None
         rounds = [
             ar / pr if ar and pr else None for ar, pr in zip(a["round_cpu_ms_per_flow"], p["round_cpu_ms_per_flow"])
         ]
-        goal = FLOW_GOAL if scenario == "returning" else None
+        goal = FLOW_GOAL if mode == "returning" else None
         comparisons.append({
             "scenario": scenario,
             "ratio": ratio,
@@ -1088,6 +1103,9 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
         "node": version,
         "oidc_provider": peer_version,
         "assent_bin": str(ASSENT_BIN),
+        "assent_bin_built": datetime.datetime.fromtimestamp(ASSENT_BIN.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "harness_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "assent_user_with_password_cpu_ms": user_cpu_ms,
         "loadavg_at_start": results.get("machine", {}).get("loadavg_at_start"),
         "rows": rows,
         "comparisons": comparisons,
@@ -1140,8 +1158,11 @@ def machine() -> dict:
     mem_kib = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1))
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], capture_output=True, text=True)
+    # The commit the measured binaries come from: the checkout holding BENCH_BIN_DIR, if it is one.
+    top = subprocess.run(["git", "-C", str(RELEASE), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    source = top.stdout.strip() if top.returncode == 0 and RELEASE.exists() else str(ROOT)
+    commit = subprocess.run(["git", "-C", source, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", source, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], capture_output=True, text=True)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return {
         "cores": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()),
@@ -1293,7 +1314,11 @@ def main_tables(results: dict) -> list[str]:
     return lines
 
 
-SCENARIO_NAMES = {"returning": "returning browser", "first": "first-time browser"}
+SCENARIO_NAMES = {
+    "returning": "returning browser",
+    "first": "first-time browser",
+    "returning_max": "returning browser, no cap",
+}
 
 
 def fmt_cpu(value: float | None) -> str:
@@ -1306,14 +1331,15 @@ def flows_table(flows: dict) -> list[str]:
     lines = [
         "",
         f"OAuth flows against node [oidc-provider](https://github.com/panva/node-oidc-provider) {flows['oidc_provider']} "
-        f"(node {flows['node']}, `bench/peer`), measured {flows['date']} ({'quick' if flows['quick'] else 'full'}; commit "
-        f"{flows['commit']}): both servers run side by side and are alternated (peer, Assent, …; {flows['rounds']} runs "
-        f"of {flows['duration_s']} s each after a {flows['warmup_s']} s warm-up), driven by wrk "
-        f"`-t{flows['connections']} -c{flows['connections']}` (`bench/wrk/flow.lua`, one browser per connection) at the "
-        f"same rate cap for both: {rates['returning']:g} returning and {rates['first']:g} first-time flows/s. "
-        f"Scopes `{flows['scope']}`, PKCE S256, client_secret_basic. CPU = the server process's utime + stime "
-        f"(`/proc/PID/stat`, all threads) over the measured runs ÷ completed flows. Goal: Assent's CPU per returning "
-        f"flow ≤ {flows['goal']:g} × oidc-provider's.",
+        f"(node {flows['node']}, `bench/peer`), measured {flows['date']} ({'quick' if flows['quick'] else 'full'} run; "
+        f"Assent binary of commit {flows['commit']}, built {flows.get('assent_bin_built', '?')}). Both servers run side "
+        f"by side; per scenario a {flows['warmup_s']} s warm-up of each without the cap, then {flows['rounds']} runs of "
+        f"{flows['duration_s']} s each, alternated (peer, Assent, peer, …), driven by wrk "
+        f"`-t{flows['connections']} -c{flows['connections']}` (`bench/wrk/flow.lua`, one browser per connection) at "
+        f"the same rate cap for both: {rates['returning']:g} returning and {rates['first']:g} first-time flows/s "
+        f"(the \"no cap\" rows: as fast as each server answers). Scopes `{flows['scope']}`, PKCE S256, "
+        f"client_secret_basic. CPU = the server process's utime + stime (`/proc/PID/stat`, all threads) over the "
+        f"measured runs ÷ completed flows. Goal: Assent's CPU per returning flow ≤ {flows['goal']:g} × oidc-provider's.",
         "",
         "| scenario | server | flows/s (cap) | CPU ms per flow | requests per flow | flow p50 | flow p99 | ratio Assent/peer | goal |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
@@ -1331,7 +1357,7 @@ def flows_table(flows: dict) -> list[str]:
         status = " **FAIL**" if row["status"] == "FAIL" else ""
         lines.append(
             f"| {SCENARIO_NAMES.get(row['scenario'], row['scenario'])}{status} | {'Assent' if assent else 'oidc-provider'} | "
-            f"{row['flows_per_s']:,.1f} ({row['rate_cap']:g}) | {fmt_cpu(row['cpu_ms_per_flow'])} | "
+            f"{row['flows_per_s']:,.1f} ({format(row['rate_cap'], 'g') if row['rate_cap'] else 'no cap'}) | {fmt_cpu(row['cpu_ms_per_flow'])} | "
             f"{'–' if row['requests_per_flow'] is None else format(row['requests_per_flow'], '.1f')} | "
             f"{fmt_ms(row['flow_p50_ms'])} | {fmt_ms(row['flow_p99_ms'])} | {ratio} | {goal} |"
         )
@@ -1351,6 +1377,12 @@ def flows_table(flows: dict) -> list[str]:
         f"{peaks['oidc-provider'] / 1024:.1f} MiB. wrk's own CPU ms per flow: {drivers}. Busiest run: all cores "
         f"{100 * busy:.0f} % busy (every process on the machine, from `/proc/stat`).",
     ]
+    if flows.get("assent_user_with_password_cpu_ms") is not None:
+        lines[-1] += (
+            f" Assent's first-time flow includes an Argon2id password verification, oidc-provider's dev login "
+            f"checks no password: creating a user with a password (one Argon2id hash, the same work) cost Assent "
+            f"{flows['assent_user_with_password_cpu_ms']:.1f} CPU ms."
+        )
     return lines
 
 
