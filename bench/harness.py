@@ -1153,6 +1153,14 @@ def postgres_phase(procs: Processes, baseline_base: str, workdir: Path, results:
 # ---------------------------------------------------------------- machine and output
 
 
+def binary_age(source: str) -> str:
+    """A warning when the Assent binary is older than the checkout's last commit (built before it)."""
+    when = subprocess.run(["git", "-C", source, "log", "-1", "--format=%ct"], capture_output=True, text=True)
+    if ASSENT_BIN.exists() and when.stdout.strip() and ASSENT_BIN.stat().st_mtime < int(when.stdout.strip()):
+        return " (binary built before this commit)"
+    return ""
+
+
 def machine() -> dict:
     meminfo = Path("/proc/meminfo").read_text()
     mem_kib = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1))
@@ -1170,7 +1178,7 @@ def machine() -> dict:
         "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
         "kernel": platform.release(),
         "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
-        "commit": commit.stdout.strip() + (" (dirty)" if dirty.stdout.strip() else ""),
+        "commit": commit.stdout.strip() + (" (dirty)" if dirty.stdout.strip() else "") + binary_age(source),
         "wrk": " ".join((wrk_version.stdout + wrk_version.stderr).split()[:2]) or "wrk",
     }
 
