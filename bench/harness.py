@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import html
 import json
 import os
 import platform
@@ -44,11 +45,15 @@ WRK_DIR = BENCH / "wrk"
 RESULTS_DIR = BENCH / "results"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-RELEASE = ROOT / "target" / "release"
+# BENCH_BIN_DIR: where the release binaries are (another checkout's target/release, say).
+RELEASE = Path(os.environ.get("BENCH_BIN_DIR") or ROOT / "target" / "release").resolve()
 ASSENT_BIN = RELEASE / "assent"
 BASELINE_BIN = RELEASE / "baseline"
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+PHASES = ("sqlite", "isolation", "flows", "postgres")  # in the order they run
+# BENCH_ONLY=flows (comma-separated phases): run only those; `BENCH_ONLY=flows` takes about 2 minutes.
+ONLY = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
 
 # Load shape, the same for the baseline and Assent. The machine has 2 cores and wrk shares them
 # with the server under test: one wrk thread (a second would only take CPU from the server), and
@@ -654,6 +659,460 @@ def isolation_phase(procs: Processes, baseline_base: str, workdir: Path, results
         log(f"isolation: B p99 idle {idle['p99_ms']:.2f} ms, under A's flood {flooded['p99_ms']:.2f} ms (x{ratio:.2f})")
 
 
+# ---------------------------------------------------------------- flows: whole OAuth flows against oidc-provider
+
+PEER_DIR = BENCH / "peer"
+FLOW_CONNECTIONS = int(os.environ.get("BENCH_FLOW_CONNECTIONS", "8"))  # = wrk threads: one browser each
+FLOW_RATES = {  # flows per second, the same cap for both servers (0: no cap)
+    "returning": float(os.environ.get("BENCH_FLOW_RATE_RETURNING", "150")),
+    "first": float(os.environ.get("BENCH_FLOW_RATE_FIRST", "20")),
+}
+# (name, mode, rate): the capped runs are the comparison; `returning_max` (no cap, both servers
+# saturating the machine at the same concurrency) shows how CPU per flow moves with load.
+FLOW_SCENARIOS = [
+    ("returning", "returning", FLOW_RATES["returning"]),
+    ("first", "first", FLOW_RATES["first"]),
+    ("returning_max", "returning", 0.0),
+]
+FLOW_ROUNDS = 2 if QUICK else 3  # runs per server, alternated peer, Assent, peer, Assent, ...
+FLOW_DURATION = DURATION
+# Seconds per server before each scenario's measured runs, without the cap: node's JIT needs a few
+# thousand flows (a returning flow cost the peer 2.3 CPU ms cold at 150 flows/s, 1.1 ms warm).
+FLOW_WARMUP = 3
+FLOW_GOAL = 0.2  # Assent's CPU per returning flow at most this fraction of oidc-provider's
+FLOW_REDIRECT = "http://127.0.0.1:9/cb"
+FLOW_SCOPE = "openid profile"  # profile needs consent on both servers; openid alone does not on Assent
+FLOW_PASSWORD = "bench flow password"
+FLOW_PKCE_POOL = 4096
+FLOW_USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+FLOW_FORWARDED_FOR = "203.0.113.7"  # as the other scenarios: believed by Assent (trusted proxy), ignored by the peer
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PEER_LOCK = PEER_DIR / "package-lock.json"
+PEER_STAMP = PEER_DIR / "node_modules" / ".bench-installed-lock.json"
+
+
+def process_cpu_ms(pid: int) -> float:
+    """utime + stime of a live process, all its threads, in ms (clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / CLK_TCK
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:9]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def ensure_peer() -> None:
+    """oidc-provider installed from bench/peer/package-lock.json (npm ci), unless already installed
+    from this exact lock file: then nothing is fetched, so a run works offline."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise BenchError("node and npm are needed for the flows phase (oidc-provider, bench/peer)")
+    lock = PEER_LOCK.read_bytes()
+    if PEER_STAMP.exists() and PEER_STAMP.read_bytes() == lock and (PEER_DIR / "node_modules" / "oidc-provider").is_dir():
+        return
+    log("flows: npm ci --prefix bench/peer")
+    done = subprocess.run(
+        ["npm", "ci", "--prefix", str(PEER_DIR), "--prefer-offline", "--no-audit", "--no-fund"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise BenchError(f"npm ci --prefix bench/peer failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    PEER_STAMP.write_bytes(lock)
+
+
+def pkce_pool(size: int) -> list[str]:
+    """S256 pairs "verifier challenge": wrk's Lua has no SHA-256, so the flows draw from these."""
+    pairs = []
+    for _ in range(size):
+        verifier = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        pairs.append(f"{verifier} {challenge}")
+    return pairs
+
+
+class Walker:
+    """A browser in Python for the set-up: follows redirects, keeps every cookie, fills the login and
+    consent forms as bench/wrk/flow.lua does, and stops at the redirect to the application."""
+
+    INPUT = re.compile(r"<input[^>]*>")
+    BUTTON = re.compile(r"<button[^>]*>")
+
+    def __init__(self, base: str, username: str, jar: dict[str, str] | None = None) -> None:
+        self.base = base
+        self.username = username
+        self.jar = dict(jar or {})
+        self.pages: list[str] = []
+
+    @staticmethod
+    def attr(tag: str, name: str) -> str | None:
+        found = re.search(rf'\s{name}="([^"]*)"', tag)
+        return html.unescape(found.group(1)) if found else None
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, Message, str]:
+        headers = {"User-Agent": FLOW_USER_AGENT, "X-Forwarded-For": FLOW_FORWARDED_FOR}
+        if self.jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, got, page = browser_headers(method, self.base + path, headers, body.encode() if body is not None else None)
+        for cookie in got.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";", 1)[0]
+            if value:
+                self.jar[name.strip()] = value
+            else:
+                self.jar.pop(name.strip(), None)
+        return status, got, page.decode(errors="replace")
+
+    def form(self, page: str) -> tuple[str, str]:
+        form = re.search(r"<form[^>]*>", page)
+        action = self.attr(form.group(0), "action") if form else None
+        if not action:
+            raise BenchError(f"flows: expected a form, got: {page[:300]!r}")
+        fields = []
+        for tag in self.INPUT.findall(page):
+            name = self.attr(tag, "name")
+            if not name:
+                continue
+            kind = self.attr(tag, "type") or "text"
+            value = {"password": FLOW_PASSWORD, "text": self.username}.get(kind, self.attr(tag, "value") or "")
+            if kind != "checkbox" or re.search(r"\schecked", tag):
+                fields.append((name, value))
+        for tag in self.BUTTON.findall(page):
+            name, value = self.attr(tag, "name"), self.attr(tag, "value")
+            if name and value in ("approve", "allow", "accept"):
+                fields.append((name, value))
+        return re.sub(r"^https?://[^/]+", "", action), urllib.parse.urlencode(fields)
+
+    def authorize(self, path: str, steps: int = 12) -> str:
+        """Walks from the authorization request to the application's redirect; returns the code."""
+        status, headers, page = self.request("GET", path)
+        for _ in range(steps):
+            location = headers.get("Location") or ""
+            if status in (302, 303) and location.startswith(FLOW_REDIRECT):
+                code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query).get("code", [""])[0]
+                if not code:
+                    raise BenchError(f"flows: the redirect has no code: {location}")
+                return code
+            if status in (302, 303):
+                status, headers, page = self.request("GET", re.sub(r"^https?://[^/]+", "", location))
+            elif status == 200:
+                self.pages.append(page)
+                action, body = self.form(page)
+                status, headers, page = self.request("POST", action, body)
+            else:
+                raise BenchError(f"flows: unexpected answer {status} {location} {page[:300]!r}")
+        raise BenchError(f"flows: no code after {steps} steps")
+
+
+def browser_headers(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+class FlowSide:
+    """One server of the flows phase: how to reach it and what a flow sends it."""
+
+    def __init__(self, name: str, base: str, pid: int, authorize: str, token: str, client_id: str, secret: str) -> None:
+        self.name = name
+        self.base = base
+        self.pid = pid
+        self.authorize_path = authorize
+        self.token_path = token
+        self.client_id = client_id
+        self.basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        self.cookies: list[str] = []  # one signed-in, consented browser per wrk thread
+        self.users: list[str] = []  # one first-time user per wrk thread
+
+    def query(self, prompt: str = "") -> str:
+        verifier = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        params = {
+            "response_type": "code", "client_id": self.client_id, "redirect_uri": FLOW_REDIRECT, "scope": FLOW_SCOPE,
+            "state": "setup", "code_challenge": challenge, "code_challenge_method": "S256",
+        }  # fmt: skip
+        if prompt:
+            params["prompt"] = prompt
+        self.verifier = verifier
+        return f"{self.authorize_path}?{urllib.parse.urlencode(params, quote_via=urllib.parse.quote)}"
+
+    def exchange(self, code: str) -> dict:
+        form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": FLOW_REDIRECT, "code_verifier": self.verifier})
+        status, body = http("POST", self.base + self.token_path, {"Authorization": f"Basic {self.basic}", "Content-Type": "application/x-www-form-urlencoded"}, form.encode())
+        if status != 200:
+            raise BenchError(f"flows: {self.name} token exchange answered {status}: {body[:300]!r}")
+        return json.loads(body)
+
+    def prepare(self, users: list[str], returning_user: str, cookie_names: tuple[str, ...]) -> None:
+        """Checks a first-time flow end to end, then signs in one browser per wrk thread (login and
+        consent once), and checks that each browser's next flow gets its code with no page."""
+        self.users = users
+        first = Walker(self.base, users[0])
+        self.exchange(first.authorize(self.query("consent")))
+        if len(first.pages) != 2:
+            raise BenchError(f"flows: {self.name}'s first-time flow showed {len(first.pages)} page(s), not login and consent")
+        for _ in range(FLOW_CONNECTIONS):
+            walker = Walker(self.base, returning_user)
+            self.exchange(walker.authorize(self.query()))
+            walker.pages.clear()
+            self.exchange(walker.authorize(self.query()))
+            if walker.pages:
+                raise BenchError(f"flows: a returning browser of {self.name} was shown a page")
+            jar = {k: v for k, v in walker.jar.items() if k in cookie_names}
+            if not jar:
+                raise BenchError(f"flows: no session cookie from {self.name} ({walker.jar})")
+            self.cookies.append("; ".join(f"{k}={v}" for k, v in jar.items()))
+
+    def params_file(self, workdir: Path, scenario: str, mode: str, rate: float, pkce: list[str]) -> Path:
+        lines = [
+            f"mode={mode}",
+            f"authorize={self.authorize_path}",
+            f"token={self.token_path}",
+            f"client_id={self.client_id}",
+            f"redirect_uri={FLOW_REDIRECT}",
+            f"scope={FLOW_SCOPE}",
+            f"prompt={'consent' if mode == 'first' else ''}",
+            f"basic={self.basic}",
+            f"password={FLOW_PASSWORD}",
+            f"user_agent={FLOW_USER_AGENT}",
+            f"forwarded_for={FLOW_FORWARDED_FOR}",
+            f"rate={rate:g}",
+            f"threads={FLOW_CONNECTIONS}",
+        ]
+        lines += [f"cookie={c}" for c in self.cookies] + [f"user={u}" for u in self.users] + [f"pkce={p}" for p in pkce]
+        path = workdir / f"flow-{self.name}-{scenario}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+FLOWS = re.compile(r"^BENCH_FLOWS (\{.*\})\s*$", re.M)
+
+
+def wrk_flows(side: FlowSide, params: Path, seconds: int) -> dict:
+    """One wrk run of flows against one server, with that server's CPU time and wrk's own."""
+    argv = [
+        "wrk", f"-t{FLOW_CONNECTIONS}", f"-c{FLOW_CONNECTIONS}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT,
+        "-s", str(WRK_DIR / "flow.lua"), side.base,
+    ]  # fmt: skip
+    env = dict(os.environ, BENCH_FLOW_FILE=str(params))
+    cpu_before, machine_before = process_cpu_ms(side.pid), machine_cpu()
+    driver_before = os.times()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    driver_after = os.times()
+    cpu_after, machine_after = process_cpu_ms(side.pid), machine_cpu()
+    if done.returncode != 0:
+        raise BenchError(f"wrk exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    found = FLOWS.search(done.stdout)
+    if not found:
+        raise BenchError(f"wrk output has no BENCH_FLOWS line:\n{done.stdout}\n{done.stderr}")
+    lua = json.loads(found.group(1))
+    seconds_run = lua["duration_us"] / 1e6
+    flows = lua["ok"]
+    cpu_ms = cpu_after - cpu_before
+    driver_ms = ((driver_after.children_user + driver_after.children_system) - (driver_before.children_user + driver_before.children_system)) * 1000
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    non2xx = NON2XX.search(done.stdout)
+    run = {
+        "flows": flows,
+        "failed": lua["failed"],
+        "first_failure": lua["first_failure"],
+        "requests": lua["requests"],
+        "seconds": seconds_run,
+        "flows_per_s": flows / seconds_run if seconds_run else 0.0,
+        "server_cpu_ms": cpu_ms,
+        "cpu_ms_per_flow": cpu_ms / flows if flows else None,
+        "driver_cpu_ms": driver_ms,
+        "machine_busy": busy / total if total else None,  # all cores, every process
+        "flow_p50_ms": lua["flow_p50_ms"],
+        "flow_p99_ms": lua["flow_p99_ms"],
+        "socket_errors": {k: lua[f"{k}_errors" if k != "timeout" else "timeouts"] for k in ("connect", "read", "write", "timeout")},
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+    found_problems = []
+    if flows == 0:
+        found_problems.append("no flow completed")
+    if lua["failed"]:
+        found_problems.append(f"{lua['failed']} failed flows, first: {lua['first_failure']!r}")
+    if run["non2xx"] or lua["status_errors"]:
+        found_problems.append(f"{max(run['non2xx'], lua['status_errors'])} responses with status >= 400")
+    errors = {k: v for k, v in run["socket_errors"].items() if v}
+    if errors:
+        found_problems.append(f"socket errors {errors}")
+    run["problems"] = found_problems
+    return run
+
+
+def start_peer(procs: Processes, workdir: Path, client_id: str, secret: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Under a neutral name (a symlink: the process's name is the path it was started by), so that a
+    # `pkill node` on a shared machine does not end it; with NODE_ENV=production and no DEBUG.
+    node = workdir / "bench-peer"
+    if not node.exists():
+        node.symlink_to(shutil.which("node"))
+    env = {k: v for k, v in server_env({}).items() if k not in ("DEBUG", "NODE_OPTIONS", "NODE_DEBUG")}
+    env.update({"NODE_ENV": "production", "PEER_CLIENT_ID": client_id, "PEER_CLIENT_SECRET": secret, "PEER_REDIRECT_URI": FLOW_REDIRECT})
+    log_path = workdir / "peer.log"
+    proc = procs.start([str(node), str(PEER_DIR / "server.js"), str(port)], env, log_path)
+    wait_ready(proc, f"{base}/.well-known/openid-configuration", log_path)
+    return proc, base
+
+
+def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
+    """Whole OAuth flows, Assent against node oidc-provider (bench/peer), judged by each server's
+    CPU time per completed flow at the same capped rate."""
+    ensure_peer()
+    flows_dir = workdir / "flows"
+    flows_dir.mkdir()
+    # Assent on a fresh SQLite database; sign-ins per address raised, since every first-time flow
+    # signs in from the same address (the default, 60 a minute, would refuse them).
+    assent = Assent(procs, flows_dir, f"sqlite://{flows_dir / 'assent.db'}?mode=rwc", "flows")
+    assent.env["ASSENT_ADDRESS_LOGINS_PER_MIN"] = "1000000"
+    assent.bootstrap()
+    assent.start()
+    assert assent.proc is not None
+    api = f"{assent.base}/v1/environments/{assent.environment}"
+    admin = {"Authorization": f"Bearer {assent.token}", "Content-Type": "application/json"}
+    app = {
+        "name": "bench-flows", "type": "WEB_APP", "consentMethod": "REQUIRED", "redirectUris": [FLOW_REDIRECT],
+        "scopes": FLOW_SCOPE.split(), "grantTypes": ["AUTHORIZATION_CODE"], "responseTypes": ["CODE"],
+        "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC",
+    }  # fmt: skip
+    status, body = http("POST", f"{api}/applications", admin, json.dumps(app).encode())
+    if status != 201:
+        raise BenchError(f"flows: creating the application answered {status}: {body[:500]!r}")
+    client_id = json.loads(body)["id"]
+    status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
+    secret = json.loads(body)["secret"]
+    first_users = [f"bench-first-{i}" for i in range(FLOW_CONNECTIONS)]  # one per thread: per-name login throttle
+    # Each user with a password costs one Argon2id hash, the work a first-time flow's password check
+    # repeats: Assent's CPU per user created says what that part of a first-time flow costs.
+    cpu_before = process_cpu_ms(assent.proc.pid)
+    for username in ["bench-returning", *first_users]:
+        status, body = http("POST", f"{api}/users", admin, json.dumps({"username": username, "password": FLOW_PASSWORD}).encode())
+        if status != 201:
+            raise BenchError(f"flows: creating user {username} answered {status}: {body[:300]!r}")
+    user_cpu_ms = (process_cpu_ms(assent.proc.pid) - cpu_before) / (len(first_users) + 1)
+    log(f"flows: Assent spent {user_cpu_ms:.1f} CPU ms per user created with a password (one Argon2id hash)")
+    env_path = f"/{assent.environment}/as"
+    a_side = FlowSide("assent", assent.base, assent.proc.pid, f"{env_path}/authorize", f"{env_path}/token", client_id, secret)
+    a_side.prepare(first_users, "bench-returning", ("assent_session",))
+
+    peer_secret = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+    peer, peer_base = start_peer(procs, flows_dir, "bench-flows", peer_secret)
+    p_side = FlowSide("oidc-provider", peer_base, peer.pid, "/auth", "/token", "bench-flows", peer_secret)
+    p_side.prepare(first_users, "bench-returning", ("_session",))
+    version = subprocess.run(["node", "-e", "console.log(process.version)"], capture_output=True, text=True).stdout.strip()
+    peer_version = json.loads((PEER_DIR / "node_modules" / "oidc-provider" / "package.json").read_text())["version"]
+
+    pkce = pkce_pool(FLOW_PKCE_POOL)
+    sides = (p_side, a_side)
+    rows = []
+    for scenario, mode, rate in FLOW_SCENARIOS:
+        files = {side.name: side.params_file(flows_dir, scenario, mode, rate, pkce) for side in sides}
+        warm_files = {side.name: side.params_file(flows_dir, f"{scenario}-warm-up", mode, 0.0, pkce) for side in sides}
+        failures = []
+        for side in sides:
+            warm = wrk_flows(side, warm_files[side.name], FLOW_WARMUP)
+            failures += [f"{side.name} warm-up: {p}" for p in warm["problems"]]
+        runs: dict[str, list[dict]] = {side.name: [] for side in sides}
+        for _ in range(FLOW_ROUNDS):
+            for side in sides:
+                run = wrk_flows(side, files[side.name], FLOW_DURATION)
+                runs[side.name].append(run)
+                failures += [f"{side.name} run {len(runs[side.name])}: {p}" for p in run["problems"]]
+                log(
+                    f"flows {scenario} {side.name}: {run['flows_per_s']:.1f} flows/s, "
+                    f"{'–' if run['cpu_ms_per_flow'] is None else format(run['cpu_ms_per_flow'], '.3f')} CPU ms/flow, "
+                    f"{run['requests'] / max(run['flows'], 1):.1f} requests/flow, flow p50 {run['flow_p50_ms']:.1f} ms, "
+                    f"machine {100 * (run['machine_busy'] or 0):.0f}% busy"
+                    + (f", FAILED: {'; '.join(run['problems'])}" if run["problems"] else "")
+                )
+        for side in sides:
+            side_runs = runs[side.name]
+            flows = sum(r["flows"] for r in side_runs)
+            seconds = sum(r["seconds"] for r in side_runs)
+            cpu = sum(r["server_cpu_ms"] for r in side_runs)
+            driver = sum(r["driver_cpu_ms"] for r in side_runs)
+            rows.append({
+                "scenario": scenario,
+                "server": side.name,
+                "mode": mode,
+                "rate_cap": rate,
+                "flows": flows,
+                "flows_per_s": flows / seconds if seconds else 0.0,
+                "cpu_ms_per_flow": cpu / flows if flows else None,
+                "round_cpu_ms_per_flow": [r["cpu_ms_per_flow"] for r in side_runs],
+                "requests_per_flow": sum(r["requests"] for r in side_runs) / flows if flows else None,
+                "flow_p50_ms": median([r["flow_p50_ms"] for r in side_runs]),
+                "flow_p99_ms": median([r["flow_p99_ms"] for r in side_runs]),
+                "driver_cpu_ms_per_flow": driver / flows if flows else None,
+                "machine_busy": median([r["machine_busy"] or 0 for r in side_runs]),
+                "failures": [f for f in failures if f.startswith(side.name)],
+                "status": "FAIL" if any(f.startswith(side.name) for f in failures) else "ok",
+                "runs": side_runs,
+            })  # fmt: skip
+        if failures:
+            banner = "=" * 78
+            print(f"\n{banner}\nFAIL flows {scenario}: this measurement is not valid\n  " + "\n  ".join(failures) + f"\n{banner}\n", flush=True)
+    peaks = {"assent": assent.stop(), "oidc-provider": vm_hwm_kib(peer.pid)}
+    if peer.poll() is not None:
+        raise BenchError(f"oidc-provider died; log {flows_dir / 'peer.log'}:\n{tail(flows_dir / 'peer.log')}")
+    procs.stop(peer)
+    comparisons = []
+    for scenario, mode, _ in FLOW_SCENARIOS:
+        a = next(r for r in rows if r["scenario"] == scenario and r["server"] == "assent")
+        p = next(r for r in rows if r["scenario"] == scenario and r["server"] == "oidc-provider")
+        ratio = a["cpu_ms_per_flow"] / p["cpu_ms_per_flow"] if a["cpu_ms_per_flow"] and p["cpu_ms_per_flow"] else None
+        rounds = [
+            ar / pr if ar and pr else None for ar, pr in zip(a["round_cpu_ms_per_flow"], p["round_cpu_ms_per_flow"])
+        ]
+        goal = FLOW_GOAL if mode == "returning" else None
+        comparisons.append({
+            "scenario": scenario,
+            "ratio": ratio,
+            "round_ratios": rounds,
+            "goal": goal,
+            "met": None if goal is None or ratio is None else ratio <= goal,
+        })  # fmt: skip
+        log(f"flows {scenario}: Assent {a['cpu_ms_per_flow'] or 0:.3f} vs oidc-provider {p['cpu_ms_per_flow'] or 0:.3f} CPU ms/flow, ratio {ratio or 0:.3f}")
+    results["flows"] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": results.get("command", ""),
+        "commit": results.get("machine", {}).get("commit", ""),
+        "quick": QUICK,
+        "connections": FLOW_CONNECTIONS,
+        "rates": FLOW_RATES,
+        "rounds": FLOW_ROUNDS,
+        "duration_s": FLOW_DURATION,
+        "warmup_s": FLOW_WARMUP,
+        "scope": FLOW_SCOPE,
+        "goal": FLOW_GOAL,
+        "node": version,
+        "oidc_provider": peer_version,
+        "assent_bin": str(ASSENT_BIN),
+        "assent_bin_built": datetime.datetime.fromtimestamp(ASSENT_BIN.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "harness_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "assent_user_with_password_cpu_ms": user_cpu_ms,
+        "loadavg_at_start": results.get("machine", {}).get("loadavg_at_start"),
+        "rows": rows,
+        "comparisons": comparisons,
+        "peak_rss_kib": peaks,
+    }  # fmt: skip
+
+
 def ensure_postgres() -> None:
     if subprocess.run(["pg_isready", "-h", "127.0.0.1"], capture_output=True).returncode == 0:
         return
@@ -694,13 +1153,24 @@ def postgres_phase(procs: Processes, baseline_base: str, workdir: Path, results:
 # ---------------------------------------------------------------- machine and output
 
 
+def binary_age(source: str) -> str:
+    """A warning when the Assent binary is older than the checkout's last commit (built before it)."""
+    when = subprocess.run(["git", "-C", source, "log", "-1", "--format=%ct"], capture_output=True, text=True)
+    if ASSENT_BIN.exists() and when.stdout.strip() and ASSENT_BIN.stat().st_mtime < int(when.stdout.strip()):
+        return " (binary built before this commit)"
+    return ""
+
+
 def machine() -> dict:
     meminfo = Path("/proc/meminfo").read_text()
     mem_kib = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1))
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], capture_output=True, text=True)
+    # The commit the measured binaries come from: the checkout holding BENCH_BIN_DIR, if it is one.
+    top = subprocess.run(["git", "-C", str(RELEASE), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    source = top.stdout.strip() if top.returncode == 0 and RELEASE.exists() else str(ROOT)
+    commit = subprocess.run(["git", "-C", source, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", source, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], capture_output=True, text=True)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return {
         "cores": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()),
@@ -708,7 +1178,7 @@ def machine() -> dict:
         "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
         "kernel": platform.release(),
         "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
-        "commit": commit.stdout.strip() + (" (dirty)" if dirty.stdout.strip() else ""),
+        "commit": commit.stdout.strip() + (" (dirty)" if dirty.stdout.strip() else "") + binary_age(source),
         "wrk": " ".join((wrk_version.stdout + wrk_version.stderr).split()[:2]) or "wrk",
     }
 
@@ -746,11 +1216,30 @@ def render(results: dict) -> str:
         if results.get("wall_seconds") is not None else f"- **Command**: `{results['command']}`",
         f"- **Machine**: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}; "
         f"load average at start {' '.join(m['loadavg_at_start'])}",
-        f"- **Commit**: {m['commit']}; {m['wrk']}; PostgreSQL {results.get('postgres_version', '?')}",
-        f"- **Load**: wrk `-t{c['wrk_threads']} -c{c['wrk_connections']}`; per scenario a {c['warmup_s']} s warm-up on "
-        f"each side, then baseline and Assent alternated ({c['rounds']} Assent run(s) of {c['duration_s']} s between "
-        f"{c['rounds'] + 1} baseline runs); figures are medians, ratio = Assent req/s ÷ mean of the two adjacent "
-        f"baseline runs (median over rounds). Each scenario runs on a freshly started Assent process.",
+        f"- **Commit**: {m['commit']}; {m['wrk']}"
+        + (f"; PostgreSQL {results.get('postgres_version', '?')}" if "postgres" in results.get("phases", PHASES) else ""),
+    ]
+    if results["scenarios"]:
+        lines += [
+            f"- **Load**: wrk `-t{c['wrk_threads']} -c{c['wrk_connections']}`; per scenario a {c['warmup_s']} s warm-up on "
+            f"each side, then baseline and Assent alternated ({c['rounds']} Assent run(s) of {c['duration_s']} s between "
+            f"{c['rounds'] + 1} baseline runs); figures are medians, ratio = Assent req/s ÷ mean of the two adjacent "
+            f"baseline runs (median over rounds). Each scenario runs on a freshly started Assent process.",
+        ]
+        lines += main_tables(results)
+    if results.get("flows"):
+        lines += flows_table(results["flows"])
+    failed = [f"{r['scenario']} ({r['database']})" for r in results["scenarios"] + results["cost_curve"] if r["status"] == "FAIL"]
+    failed += [f"flows {r['scenario']} ({r['server']})" for r in results.get("flows", {}).get("rows", []) if r["status"] == "FAIL"]
+    if failed:
+        lines += ["", f"**FAILED** (failed flows, non-2xx responses or socket errors; figures above are not valid): {', '.join(failed)}"]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main_tables(results: dict) -> list[str]:
+    """The alternated scenarios, the cost curve and tenant isolation."""
+    lines = [
         "",
         "| scenario | database | records | req/s | p50 | p99 | baseline req/s | ratio | target | peak RSS |",
         "|---|---|---|---:|---:|---:|---:|---:|---|---:|",
@@ -771,7 +1260,12 @@ def render(results: dict) -> str:
         "",
         f"Peak RSS of the Assent server (VmHWM) over the whole run: **{peak:.1f} MiB** "
         f"(target ≤ {RSS_TARGET_MIB:g} MiB: {met(peak <= RSS_TARGET_MIB)}); the baseline's: "
-        f"{results.get('baseline_peak_rss_kib', 0) / 1024:.1f} MiB.",
+        f"{results.get('baseline_peak_rss_kib', 0) / 1024:.1f} MiB."
+        + (
+            f" Not counted in it: the flows phase's Assent process, {results['flows']['peak_rss_kib']['assent'] / 1024:.1f} MiB "
+            f"({met(results['flows']['peak_rss_kib']['assent'] / 1024 <= RSS_TARGET_MIB)}; see below)."
+            if results.get("flows") else ""
+        ),
     ]
     unstable = [
         f"{r['scenario']} ({r['database']}: {min(r['round_ratios']):.4f}–{max(r['round_ratios']):.4f})"
@@ -830,11 +1324,79 @@ def render(results: dict) -> str:
             f"with the floods sent to the baseline process instead (the cores are shared, not Assent): "
             f"{iso['control']['p99_ms'] / iso['idle']['p99_ms']:.2f}×.",
         ]
-    failed = [f"{r['scenario']} ({r['database']})" for r in results["scenarios"] + results["cost_curve"] if r["status"] == "FAIL"]
-    if failed:
-        lines += ["", f"**FAILED** (non-2xx responses or socket errors; figures above are not valid): {', '.join(failed)}"]
-    lines.append(END)
-    return "\n".join(lines)
+    return lines
+
+
+SCENARIO_NAMES = {
+    "returning": "returning browser",
+    "first": "first-time browser",
+    "returning_max": "returning browser, no cap",
+}
+
+
+def fmt_cpu(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def flows_table(flows: dict) -> list[str]:
+    """Whole OAuth flows, Assent against oidc-provider: CPU per flow."""
+    rates = flows["rates"]
+    lines = [
+        "",
+        f"OAuth flows against node [oidc-provider](https://github.com/panva/node-oidc-provider) {flows['oidc_provider']} "
+        f"(node {flows['node']}, `bench/peer`), measured {flows['date']} ({'quick' if flows['quick'] else 'full'} run; "
+        f"Assent binary of commit {flows['commit']}, built {flows.get('assent_bin_built', '?')}). Both servers run side "
+        f"by side; per scenario a {flows['warmup_s']} s warm-up of each without the cap, then {flows['rounds']} runs of "
+        f"{flows['duration_s']} s each, alternated (peer, Assent, peer, …), driven by wrk "
+        f"`-t{flows['connections']} -c{flows['connections']}` (`bench/wrk/flow.lua`, one browser per connection) at "
+        f"the same rate cap for both: {rates['returning']:g} returning and {rates['first']:g} first-time flows/s "
+        f"(the \"no cap\" rows: as fast as each server answers). Scopes `{flows['scope']}`, PKCE S256, "
+        f"client_secret_basic. CPU = the server process's utime + stime (`/proc/PID/stat`, all threads) over the "
+        f"measured runs ÷ completed flows. Goal: Assent's CPU per returning flow ≤ {flows['goal']:g} × oidc-provider's.",
+        "",
+        "| scenario | server | flows/s (cap) | CPU ms per flow | requests per flow | flow p50 | flow p99 | ratio Assent/peer | goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in flows["rows"]:
+        comparison = next(c for c in flows["comparisons"] if c["scenario"] == row["scenario"])
+        assent = row["server"] == "assent"
+        ratio = fmt_cpu(comparison["ratio"]) if assent else ""
+        if not assent:
+            goal = ""
+        elif comparison["goal"] is None:
+            goal = "–"
+        else:
+            goal = f"≤ {comparison['goal']:g}: {met(comparison['met'])}"
+        status = " **FAIL**" if row["status"] == "FAIL" else ""
+        lines.append(
+            f"| {SCENARIO_NAMES.get(row['scenario'], row['scenario'])}{status} | {'Assent' if assent else 'oidc-provider'} | "
+            f"{row['flows_per_s']:,.1f} ({format(row['rate_cap'], 'g') if row['rate_cap'] else 'no cap'}) | {fmt_cpu(row['cpu_ms_per_flow'])} | "
+            f"{'–' if row['requests_per_flow'] is None else format(row['requests_per_flow'], '.1f')} | "
+            f"{fmt_ms(row['flow_p50_ms'])} | {fmt_ms(row['flow_p99_ms'])} | {ratio} | {goal} |"
+        )
+    rounds = "; ".join(
+        f"{SCENARIO_NAMES.get(c['scenario'], c['scenario'])} " + ", ".join(fmt_cpu(r) for r in c["round_ratios"])
+        for c in flows["comparisons"]
+    )
+    peaks = flows["peak_rss_kib"]
+    drivers = ", ".join(
+        f"{SCENARIO_NAMES.get(r['scenario'], r['scenario'])} {r['server']} {fmt_cpu(r['driver_cpu_ms_per_flow'])}"
+        for r in flows["rows"]
+    )
+    busy = max(r["machine_busy"] for r in flows["rows"])
+    lines += [
+        "",
+        f"Ratio per round: {rounds}. Peak RSS: Assent {peaks['assent'] / 1024:.1f} MiB, oidc-provider "
+        f"{peaks['oidc-provider'] / 1024:.1f} MiB. wrk's own CPU ms per flow: {drivers}. Busiest run: all cores "
+        f"{100 * busy:.0f} % busy (every process on the machine, from `/proc/stat`).",
+    ]
+    if flows.get("assent_user_with_password_cpu_ms") is not None:
+        lines[-1] += (
+            f" Assent's first-time flow includes an Argon2id password verification, oidc-provider's dev login "
+            f"checks no password: creating a user with a password (one Argon2id hash, the same work) cost Assent "
+            f"{flows['assent_user_with_password_cpu_ms']:.1f} CPU ms."
+        )
+    return lines
 
 
 DOC_TEMPLATE = """# Benchmarks
@@ -884,17 +1446,31 @@ def print_tables(results: dict) -> None:
 
 
 def run() -> int:
-    for tool in ("wrk", "psql", "pg_isready"):
+    unknown = [p for p in ONLY if p not in PHASES]
+    if unknown:
+        raise BenchError(f"BENCH_ONLY names unknown phase(s) {', '.join(unknown)}; the phases are {', '.join(PHASES)}")
+    phases = [p for p in PHASES if not ONLY or p in ONLY]
+    needs_baseline = any(p in phases for p in ("sqlite", "isolation", "postgres"))
+    tools = ["wrk"] + (["psql", "pg_isready"] if "postgres" in phases else [])
+    for tool in tools:
         if shutil.which(tool) is None:
             raise BenchError(f"{tool} is not installed (bench/run installs wrk; psql comes with PostgreSQL)")
-    for binary in (ASSENT_BIN, BASELINE_BIN):
+    for binary in [ASSENT_BIN] + ([BASELINE_BIN] if needs_baseline else []):
         if not binary.exists():
-            raise BenchError(f"{binary} is missing: build with `cargo build --release -p assent -p assent-bench-baseline --bins`")
+            raise BenchError(
+                f"{binary} is missing: build with `cargo build --release -p assent -p assent-bench-baseline --bins`, "
+                "or point BENCH_BIN_DIR at a directory holding release binaries"
+            )
     command = os.environ.get("BENCH_COMMAND", "python3 bench/harness.py")
+    if QUICK and "BENCH_QUICK" not in command:
+        command = f"BENCH_QUICK={os.environ['BENCH_QUICK']} {command}"
+    if ONLY and "BENCH_ONLY" not in command:
+        command = f"BENCH_ONLY={','.join(ONLY)} {command}"
     results: dict = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
         "quick": QUICK,
+        "phases": phases,
         "machine": machine(),
         "config": {
             "wrk_threads": WRK_THREADS, "wrk_connections": WRK_CONNECTIONS, "wrk_timeout": WRK_TIMEOUT,
@@ -905,43 +1481,74 @@ def run() -> int:
         "cost_curve": [],
         "seeding": {},
     }
-    log(f"{'QUICK ' if QUICK else ''}run: {RECORDS:,} records (PostgreSQL {PG_RECORDS:,}), {ROUNDS} round(s) of {DURATION} s")
+    if needs_baseline:
+        log(
+            f"{'QUICK ' if QUICK else ''}run of {', '.join(phases)}: {RECORDS:,} records (PostgreSQL {PG_RECORDS:,}), "
+            f"{ROUNDS} round(s) of {DURATION} s; binaries from {RELEASE}"
+        )
+    else:
+        log(f"{'QUICK ' if QUICK else ''}run of {', '.join(phases)}; binaries from {RELEASE}")
     procs = Processes()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        port = free_port()
-        baseline_base = f"http://127.0.0.1:{port}"
-        baseline_log = workdir / "baseline.log"
-        baseline = procs.start([str(BASELINE_BIN), "--listen", f"127.0.0.1:{port}"], server_env({}), baseline_log)
-        wait_ready(baseline, f"{baseline_base}/health", baseline_log)
-        sqlite_phase(procs, baseline_base, workdir, results)
-        isolation_phase(procs, baseline_base, workdir, results)
-        postgres_phase(procs, baseline_base, workdir, results)
-        if baseline.poll() is not None:
-            raise BenchError(f"the baseline died; log {baseline_log}:\n{tail(baseline_log)}")
-        results["baseline_peak_rss_kib"] = vm_hwm_kib(baseline.pid)
+        baseline = None
+        baseline_base = ""
+        if needs_baseline:
+            port = free_port()
+            baseline_base = f"http://127.0.0.1:{port}"
+            baseline_log = workdir / "baseline.log"
+            baseline = procs.start([str(BASELINE_BIN), "--listen", f"127.0.0.1:{port}"], server_env({}), baseline_log)
+            wait_ready(baseline, f"{baseline_base}/health", baseline_log)
+        if "sqlite" in phases:
+            sqlite_phase(procs, baseline_base, workdir, results)
+        if "isolation" in phases:
+            isolation_phase(procs, baseline_base, workdir, results)
+        if "flows" in phases:
+            flows_phase(procs, workdir, results)
+        if "postgres" in phases:
+            postgres_phase(procs, baseline_base, workdir, results)
+        if baseline is not None:
+            if baseline.poll() is not None:
+                raise BenchError(f"the baseline died; log {baseline_log}:\n{tail(baseline_log)}")
+            results["baseline_peak_rss_kib"] = vm_hwm_kib(baseline.pid)
     finally:
         procs.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     rows = results["scenarios"] + results["cost_curve"]
-    results["peak_rss_kib"] = max(r["peak_rss_kib"] for r in rows)
+    results["peak_rss_kib"] = max((r["peak_rss_kib"] for r in rows), default=0)
     started = os.environ.get("BENCH_STARTED_AT")
     results["wall_seconds"] = round(time.time() - float(started), 1) if started else None
     for row in results["scenarios"]:
         row["target"] = target_of(row)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / ("quick.json" if QUICK else "latest.json")
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    log(f"wrote {out.relative_to(ROOT)}")
+    latest = RESULTS_DIR / "latest.json"
     if QUICK:
+        out = RESULTS_DIR / "quick.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"wrote {out.relative_to(ROOT)}")
         log("quick run: docs/BENCHMARKS.md left as it is (regenerate with --render bench/results/quick.json)")
+    elif ONLY == ["flows"] and latest.exists():
+        # Only the flows phase: its section of the last full run's results is replaced, the rest kept.
+        merged = json.loads(latest.read_text())
+        merged["flows"] = results["flows"]
+        latest.write_text(json.dumps(merged, indent=2) + "\n")
+        log(f"updated the flows of {latest.relative_to(ROOT)}")
+        write_doc(merged)
+        log(f"wrote {DOC.relative_to(ROOT)}")
+    elif ONLY:
+        out = RESULTS_DIR / "partial.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"wrote {out.relative_to(ROOT)}; docs/BENCHMARKS.md left as it is (a partial run)")
     else:
+        latest.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"wrote {latest.relative_to(ROOT)}")
         write_doc(results)
         log(f"wrote {DOC.relative_to(ROOT)}")
     print_tables(results)
-    failed = [r for r in rows if r["status"] == "FAIL"]
+    failed = [f"{r['scenario']} ({r['database']})" for r in rows if r["status"] == "FAIL"]
+    failed += [f"flows {r['scenario']} ({r['server']})" for r in results.get("flows", {}).get("rows", []) if r["status"] == "FAIL"]
     if failed:
-        print(f"bench: {len(failed)} scenario(s) FAILED: " + ", ".join(f"{r['scenario']} ({r['database']})" for r in failed), file=sys.stderr)
+        print(f"bench: {len(failed)} scenario(s) FAILED: " + ", ".join(failed), file=sys.stderr)
         return 1
     return 0
 
