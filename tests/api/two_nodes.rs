@@ -189,3 +189,52 @@ async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_the_recheck_
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Applications are kept on each node for at most `ASSENT_TOKEN_RECHECK_MS`: a secret rotated
+/// through one node stops working there at once and on the other within that bound.
+#[tokio::test]
+async fn a_secret_rotated_on_one_node_stops_working_on_the_other_within_the_cache_bound() {
+    let (database_url, _database) = fresh_database().await;
+    let secret_key = assent::auth::secrets::generate_master_key();
+    let (env, admin_id, admin_secret) = bootstrap(&database_url, &secret_key);
+    let a = start_node(&database_url, &secret_key);
+    let b = start_node(&database_url, &secret_key);
+    let client = reqwest::Client::new();
+    let admin = token_from(&client, &a, &env, &admin_id, &admin_secret).await;
+    let apps = format!("{}/v1/environments/{env}/applications", a.base);
+    let service =
+        call_with(&client, &admin, Method::POST, &apps, Some(json!({"name":"Sync","type":"WORKER"})), 201).await;
+    let service_id = service["id"].as_str().unwrap();
+    let secret_url = format!("{apps}/{service_id}/secret");
+    let old =
+        call_with(&client, &admin, Method::GET, &secret_url, None, 200).await["secret"].as_str().unwrap().to_owned();
+    let status = |node: &Node, secret: String| {
+        let request = client
+            .post(format!("{}/{env}/as/token", node.base))
+            .basic_auth(service_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // Both nodes have the application (and the old secret's check) cached.
+    assert_eq!(status(&a, old.clone()).await, 200);
+    assert_eq!(status(&b, old.clone()).await, 200);
+
+    let new = call_with(&client, &admin, Method::POST, &secret_url, Some(json!({})), 200).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated_at = std::time::Instant::now();
+    assert_eq!(status(&a, old.clone()).await, 401, "the node that rotated refuses the old secret at once");
+    assert_eq!(status(&a, new.clone()).await, 200);
+    loop {
+        match status(&b, old.clone()).await {
+            401 => break,
+            200 => {
+                assert!(rotated_at.elapsed() < std::time::Duration::from_secs(3), "node B still takes the old secret")
+            }
+            other => panic!("node B answered {other}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(&b, new).await, 200);
+}
