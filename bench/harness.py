@@ -577,6 +577,43 @@ def sqlite_phase(procs: Processes, baseline_base: str, workdir: Path, results: d
         if name in ("list_user", "record") and STEPS[-1] == RECORDS:
             results["cost_curve"].append(row)
     results["seeding"]["sqlite"] = assent.seeded
+    results["metrics_overhead"] = metrics_overhead(assent)
+
+
+METRICS_OVERHEAD_TARGET = 0.03  # request metrics may cost at most 3 % of the read throughput
+
+
+def metrics_overhead(assent: Assent) -> dict:
+    """What request metrics cost: `read` against two Assent processes on the same database, one with
+    ASSENT_METRICS=false, in alternated runs (off, on, off, on, …); overhead = 1 - on/off (medians)."""
+    servers = {}
+    try:
+        for label, flag in (("off", "false"), ("on", "true")):
+            port = free_port()
+            env = dict(assent.env, ASSENT_LISTEN=f"127.0.0.1:{port}", ASSENT_METRICS=flag)
+            log_path = assent.workdir / f"assent-metrics-{label}.log"
+            proc = assent.procs.start([str(assent.server_bin), "serve"], env, log_path)
+            wait_ready(proc, f"http://127.0.0.1:{port}/health", log_path)
+            servers[label] = (proc, f"http://127.0.0.1:{port}")
+        assent.base = servers["on"][1]
+        assent.token = assent.fetch_token()
+        script, path, env = assent.scenario("read")
+        for label in ("off", "on"):
+            wrk(script, servers[label][1] + path, WARMUP, env)
+        rps: dict[str, list[float]] = {"off": [], "on": []}
+        failures = []
+        for label in ["off", "on"] * ROUNDS + ["off"]:
+            run = wrk(script, servers[label][1] + path, DURATION, env)
+            rps[label].append(run["rps"])
+            failures += [f"{label}: {p}" for p in run["problems"]]
+    finally:
+        for proc, _ in servers.values():
+            assent.procs.stop(proc)
+    off, on = median(rps["off"]), median(rps["on"])
+    overhead = 1 - on / off
+    log(f"metrics overhead on read: {on:.0f} req/s with, {off:.0f} without: {overhead * 100:.1f} % (target ≤ {METRICS_OVERHEAD_TARGET * 100:g} %)")
+    return {"scenario": "read", "rps_on": on, "rps_off": off, "runs": rps, "overhead": overhead,
+            "met": overhead <= METRICS_OVERHEAD_TARGET, "failures": failures}  # fmt: skip
 
 
 ISOLATION_CONNECTIONS = 4  # B's load: a light, steady tenant
@@ -1256,6 +1293,15 @@ def main_tables(results: dict) -> list[str]:
             f"{rss_mib:.1f} MiB ({met(rss_mib <= RSS_TARGET_MIB)}) |"
         )
     peak = results["peak_rss_kib"] / 1024
+    overhead = results.get("metrics_overhead")
+    if overhead:
+        lines += [
+            "",
+            f"Request metrics (`/metrics`) cost {overhead['overhead'] * 100:.1f} % of `read`'s throughput "
+            f"({fmt_rate(overhead['rps_on'])} req/s with them, {fmt_rate(overhead['rps_off'])} with `ASSENT_METRICS=false`, "
+            f"medians of alternated runs on two processes over the same database; target ≤ "
+            f"{METRICS_OVERHEAD_TARGET * 100:g} %: {met(overhead['met'])}).",
+        ]
     lines += [
         "",
         f"Peak RSS of the Assent server (VmHWM) over the whole run: **{peak:.1f} MiB** "

@@ -61,6 +61,17 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
     })
 }
 
+/// Answers 404 in place of an endpoint that is switched off.
+struct NotServed;
+
+impl<E: Endpoint> poem::Middleware<E> for NotServed {
+    type Output = poem::endpoint::BoxEndpoint<'static>;
+
+    fn transform(&self, _: E) -> Self::Output {
+        poem::endpoint::make(|_| async { Err::<poem::Response, _>(poem::error::NotFoundError) }).boxed()
+    }
+}
+
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let service = api_service(&state.public_url);
@@ -74,9 +85,9 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
         .at("/openapi.yaml", spec)
         .at("/health", poem::get(crate::api::ops::health))
         .at("/ready", poem::get(crate::api::ops::ready))
-        .at("/metrics", poem::get(crate::api::ops::metrics))
+        .at("/metrics", poem::get(crate::api::ops::metrics).with_if(!settings.metrics, NotServed))
         .around(crate::api::budget::environment_budget(state.limiters.clone()))
-        .with(crate::metrics::RequestMetrics(metrics.clone()))
+        .with_if(settings.metrics, crate::metrics::RequestMetrics(metrics.clone()))
         .data(state)
         .data(metrics)
         .data(metrics_token)

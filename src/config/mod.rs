@@ -98,6 +98,8 @@ pub struct Config {
     pub argon2_queue: usize,
     /// `ASSENT_METRICS_TOKEN`: when set (16 to 256 characters), `/metrics` asks for it as a bearer token.
     pub metrics_token: Option<String>,
+    /// `ASSENT_METRICS`: `false` turns request metrics and `/metrics` off (to measure what they cost).
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -135,6 +137,7 @@ impl Default for Config {
             argon2_workers: 0,
             argon2_queue: crate::auth::password::DEFAULT_QUEUE,
             metrics_token: None,
+            metrics: true,
         }
     }
 }
@@ -184,6 +187,8 @@ pub struct Settings {
     pub argon2_queue: usize,
     /// The bearer token `/metrics` asks for, if any.
     pub metrics_token: Option<String>,
+    /// Whether requests are counted and `/metrics` is served.
+    pub metrics: bool,
 }
 
 /// A configuration problem, naming the setting.
@@ -335,6 +340,7 @@ impl Config {
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
             metrics_token,
+            metrics: self.metrics,
         })
     }
 

@@ -98,6 +98,15 @@ async fn metrics_count_requests_by_route_template_and_status_with_latency_and_st
 }
 
 #[tokio::test]
+async fn metrics_switched_off_are_not_served() {
+    let app = TestApp::spawn_with(|config| config.metrics = false).await;
+    app.create_user("uncounted").await;
+    let answer = Answer::of(app.client.get(format!("{}/metrics", app.base))).await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert_eq!(answer.json()["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
 async fn metrics_ask_for_the_configured_bearer_token() {
     let secret = "a-metrics-token-of-32-characters";
     let app = TestApp::spawn_with(|config| config.metrics_token = Some(secret.into())).await;
