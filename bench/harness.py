@@ -61,6 +61,8 @@ ONLY = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.stri
 # (closed loop: latency includes queueing behind those 32 requests).
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "1"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "32"))
+LIST_TARGET_CONNECTIONS = 8  # the list p99 target is judged at this many connections (also measured at WRK_CONNECTIONS)
+LIST_SCENARIOS = ("list_user", "list_audit")
 WRK_TIMEOUT = "5s"  # a request slower than this counts as a socket timeout, which fails the scenario
 
 ROUNDS = 1 if QUICK else 3  # Assent runs per scenario; baseline runs are ROUNDS + 1 around them
@@ -75,12 +77,14 @@ TARGETS = {  # shown next to each row, never enforced
     "record": ("ratio", 0.5),
     "read": ("ratio", 0.7),
     "token": ("ratio", 0.5),
+    "introspect": ("ratio", 0.4),
     "list_user": ("p99_ms", 10.0),
     "list_audit": ("p99_ms", 10.0),
 }
 PG_TARGETS = {"record": ("ratio", 0.3), "list_user": ("p99_ms", 10.0), "list_audit": ("p99_ms", 10.0)}
 LIST_TARGET_RECORDS = 1_000_000  # the list p99 target applies at this size
 RSS_TARGET_MIB = 100.0
+COST_GROWTH_TARGET = 1.3  # cost per request from 10k to 1M records
 UNSTABLE = 1.2  # per-round ratios further apart than this are flagged in the doc
 
 AUDIT_FILTER = 'application.name eq "seed-app-3" and status eq "DECLINED"'
@@ -507,6 +511,10 @@ def measure(assent: Assent, baseline_base: str, name: str, database: str, altern
             run = wrk(script, a_url if side == "assent" else b_url, DURATION, env)
             runs.append((side, run))
             failures += [f"{side} run {len(runs)}: {p}" for p in run["problems"]]
+        # Lists are also judged at 8 connections (the p99 target), where queueing behind 31 others is gone.
+        light = wrk(script, a_url, DURATION, env, connections=LIST_TARGET_CONNECTIONS) if name in LIST_SCENARIOS else None
+        if light:
+            failures += [f"assent at -c{LIST_TARGET_CONNECTIONS}: {p}" for p in light["problems"]]
         peak = assent.stop()
     except BaseException:
         if assent.proc is not None:
@@ -528,6 +536,7 @@ def measure(assent: Assent, baseline_base: str, name: str, database: str, altern
         "ratio": median(ratios) if ratios else None,
         "round_ratios": ratios,
         "peak_rss_kib": peak,
+        "light": {"connections": LIST_TARGET_CONNECTIONS, "rps": light["rps"], "p50_ms": light["p50_ms"], "p99_ms": light["p99_ms"]} if light else None,
         "failures": failures,
         "status": "FAIL" if failures else "ok",
         "runs": [{"side": side, **{k: v for k, v in r.items() if k != "lua"}} for side, r in runs],
@@ -536,6 +545,8 @@ def measure(assent: Assent, baseline_base: str, name: str, database: str, altern
     show = f"{name} [{database}, {records:,} records]: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
     if alternate:
         show += f", baseline {result['baseline_rps']:.0f} req/s, ratio {result['ratio']:.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})"
+    if light:
+        show += f"; at -c{LIST_TARGET_CONNECTIONS}: {light['rps']:.0f} req/s, p99 {light['p99_ms']:.2f} ms"
     log(show + f", peak RSS {peak / 1024:.1f} MiB")
     if failures:
         banner = "=" * 78
@@ -551,9 +562,11 @@ def target_of(row: dict) -> dict | None:
     if kind == "ratio":
         value = row["ratio"]
         return {"text": f"ratio ≥ {bound}", "met": value is not None and value >= bound}
-    if row["records"] < LIST_TARGET_RECORDS:
-        return {"text": f"p99 ≤ {bound:g} ms at 1M", "met": None}  # not applicable below 1M records
-    return {"text": f"p99 ≤ {bound:g} ms at 1M", "met": row["p99_ms"] <= bound}
+    text = f"p99 ≤ {bound:g} ms at -c{LIST_TARGET_CONNECTIONS}, 1M"
+    light = row.get("light")
+    if row["records"] < LIST_TARGET_RECORDS or not light:
+        return {"text": text, "met": None}  # not applicable below 1M records
+    return {"text": f"{text} (p99 {light['p99_ms']:.2f} ms)", "met": light["p99_ms"] <= bound}
 
 
 # ---------------------------------------------------------------- phases
@@ -587,10 +600,12 @@ def metrics_overhead(assent: Assent) -> dict:
     """What request metrics cost: `read` against two Assent processes on the same database, one with
     ASSENT_METRICS=false, in alternated runs (off, on, off, on, …); overhead = 1 - on/off (medians)."""
     servers = {}
+    # One public URL for both, so the token one issues is good on the other (its audience and issuer).
+    public_url = f"http://127.0.0.1:{free_port()}"
     try:
         for label, flag in (("off", "false"), ("on", "true")):
             port = free_port()
-            env = dict(assent.env, ASSENT_LISTEN=f"127.0.0.1:{port}", ASSENT_METRICS=flag)
+            env = dict(assent.env, ASSENT_LISTEN=f"127.0.0.1:{port}", ASSENT_METRICS=flag, ASSENT_PUBLIC_URL=public_url)
             log_path = assent.workdir / f"assent-metrics-{label}.log"
             proc = assent.procs.start([str(assent.server_bin), "serve"], env, log_path)
             wait_ready(proc, f"http://127.0.0.1:{port}/health", log_path)
@@ -609,6 +624,8 @@ def metrics_overhead(assent: Assent) -> dict:
     finally:
         for proc, _ in servers.values():
             assent.procs.stop(proc)
+    if failures:
+        raise BenchError("metrics overhead runs failed: " + "; ".join(failures[:5]))
     off, on = median(rps["off"]), median(rps["on"])
     overhead = 1 - on / off
     log(f"metrics overhead on read: {on:.0f} req/s with, {off:.0f} without: {overhead * 100:.1f} % (target ≤ {METRICS_OVERHEAD_TARGET * 100:g} %)")
@@ -1346,6 +1363,16 @@ def main_tables(results: dict) -> list[str]:
             lines.append(
                 f"| {name} | {fmt_records(row['records'])} | {fmt_rate(row['rps'])} | {fmt_ms(row['p50_ms'])} | {fmt_ms(row['p99_ms'])} |"
             )
+    growth = []
+    for name in ("record", "list_user"):
+        curve = [r for r in results["cost_curve"] if r["scenario"] == name]
+        if len(curve) >= 2 and curve[-1]["rps"]:
+            first, last = curve[0], curve[-1]
+            factor = first["rps"] / last["rps"]  # cost per request ∝ 1 / throughput at saturation
+            growth.append(f"{name} {factor:.2f}× ({fmt_records(first['records'])} → {fmt_records(last['records'])}; "
+                          f"≤ {COST_GROWTH_TARGET:g}×: {met(factor <= COST_GROWTH_TARGET)})")  # fmt: skip
+    if growth:
+        lines += ["", "Cost growth (throughput at the smallest size ÷ at the largest): " + "; ".join(growth) + "."]
     iso = results.get("isolation")
     if iso:
         floods = iso["floods"]
