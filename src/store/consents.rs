@@ -330,7 +330,9 @@ pub(super) async fn insert_consents(
     counters.transaction();
     let tx = db.begin().await?;
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-        consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).exec(&tx).await?;
+        consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model()))
+            .exec_without_returning(&tx)
+            .await?;
         let scope_rows: Vec<consent_scope::ActiveModel> = chunk
             .iter()
             .flat_map(|c| {
@@ -345,7 +347,7 @@ pub(super) async fn insert_consents(
             })
             .collect();
         for rows in scope_rows.chunks(ROWS_PER_STATEMENT * 2) {
-            consent_scope::Entity::insert_many(rows.to_vec()).exec(&tx).await?;
+            consent_scope::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
         }
     }
     tx.commit().await?;

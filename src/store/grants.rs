@@ -107,7 +107,7 @@ impl Store {
             }
             .into_active_model(),
         )
-        .exec(&tx)
+        .exec_without_returning(&tx)
         .await?;
         if !consent_ids.is_empty() {
             grant_consent::Entity::insert_many(consent_ids.iter().map(|c| {
@@ -118,7 +118,7 @@ impl Store {
                 }
                 .into_active_model()
             }))
-            .exec(&tx)
+            .exec_without_returning(&tx)
             .await?;
         }
         authorization_code::Entity::insert(
@@ -135,7 +135,7 @@ impl Store {
             }
             .into_active_model(),
         )
-        .exec(&tx)
+        .exec_without_returning(&tx)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -263,7 +263,7 @@ impl Store {
             }
             .into_active_model(),
         )
-        .exec(&self.db)
+        .exec_without_returning(&self.db)
         .await?;
         Ok(())
     }
