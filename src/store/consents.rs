@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope, external_application};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -317,22 +317,14 @@ impl Store {
     }
 }
 
-/// Appends records in one transaction, in statements small enough for SQLite's bound-parameter limit.
-pub(super) async fn insert_consents(
-    db: &DatabaseConnection,
-    counters: &Counters,
-    batch: &[Consent],
-) -> Result<(), StoreError> {
+/// The statements appending `batch`: its records and their scope index rows, in statements small
+/// enough for SQLite's bound-parameter limit.
+pub(super) fn insert_statements(backend: DbBackend, batch: &[Consent]) -> Vec<Statement> {
     const ROWS_PER_STATEMENT: usize = 500;
-    if batch.is_empty() {
-        return Ok(());
-    }
-    counters.transaction();
-    let tx = db.begin().await?;
+    let mut statements = Vec::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-        consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model()))
-            .exec_without_returning(&tx)
-            .await?;
+        statements
+            .push(consent::Entity::insert_many(chunk.iter().map(|c| to_row(c).into_active_model())).build(backend));
         let scope_rows: Vec<consent_scope::ActiveModel> = chunk
             .iter()
             .flat_map(|c| {
@@ -347,8 +339,25 @@ pub(super) async fn insert_consents(
             })
             .collect();
         for rows in scope_rows.chunks(ROWS_PER_STATEMENT * 2) {
-            consent_scope::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+            statements.push(consent_scope::Entity::insert_many(rows.to_vec()).build(backend));
         }
+    }
+    statements
+}
+
+/// Appends records in one transaction of the pool.
+pub(super) async fn insert_consents(
+    db: &DatabaseConnection,
+    counters: &Counters,
+    batch: &[Consent],
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    counters.transaction();
+    let tx = db.begin().await?;
+    for statement in insert_statements(db.get_database_backend(), batch) {
+        tx.execute_raw(statement).await?;
     }
     tx.commit().await?;
     Ok(())

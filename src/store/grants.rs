@@ -4,7 +4,7 @@ use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::{application, authorization_code, consent, grant, grant_consent, refresh_token, revoked_token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait};
 use serde_json::Value as Json;
 
 use super::{Store, StoreError};
@@ -90,55 +90,57 @@ impl Store {
         consent_ids: &[ConsentId],
         code: NewCode<'_>,
     ) -> Result<(), StoreError> {
-        let tx = self.begin().await?;
-        grant::Entity::insert(
-            grant::Model {
-                environment_id: env.as_uuid(),
-                id: g.id.as_uuid(),
-                client_id: g.client_id.as_uuid(),
-                user_id: g.user_id.as_uuid(),
-                scopes: Json::Array(g.scopes.iter().cloned().map(Json::String).collect()),
-                auth_time: g.auth_time,
-                nonce: g.nonce.clone(),
-                created_at: g.created_at,
-                revoked_at: g.revoked_at,
-                access_claims: claims_to(&g.access_claims),
-                id_claims: claims_to(&g.id_claims),
-            }
-            .into_active_model(),
-        )
-        .exec_without_returning(&tx)
-        .await?;
-        if !consent_ids.is_empty() {
-            grant_consent::Entity::insert_many(consent_ids.iter().map(|c| {
-                grant_consent::Model {
+        let backend = self.backend();
+        let mut statements = vec![
+            grant::Entity::insert(
+                grant::Model {
                     environment_id: env.as_uuid(),
-                    consent_id: c.as_uuid(),
-                    grant_id: g.id.as_uuid(),
+                    id: g.id.as_uuid(),
+                    client_id: g.client_id.as_uuid(),
+                    user_id: g.user_id.as_uuid(),
+                    scopes: Json::Array(g.scopes.iter().cloned().map(Json::String).collect()),
+                    auth_time: g.auth_time,
+                    nonce: g.nonce.clone(),
+                    created_at: g.created_at,
+                    revoked_at: g.revoked_at,
+                    access_claims: claims_to(&g.access_claims),
+                    id_claims: claims_to(&g.id_claims),
                 }
-                .into_active_model()
-            }))
-            .exec_without_returning(&tx)
-            .await?;
+                .into_active_model(),
+            )
+            .build(backend),
+        ];
+        if !consent_ids.is_empty() {
+            statements.push(
+                grant_consent::Entity::insert_many(consent_ids.iter().map(|c| {
+                    grant_consent::Model {
+                        environment_id: env.as_uuid(),
+                        consent_id: c.as_uuid(),
+                        grant_id: g.id.as_uuid(),
+                    }
+                    .into_active_model()
+                }))
+                .build(backend),
+            );
         }
-        authorization_code::Entity::insert(
-            authorization_code::Model {
-                environment_id: env.as_uuid(),
-                code_hash: code.digest.to_owned(),
-                grant_id: g.id.as_uuid(),
-                client_id: g.client_id.as_uuid(),
-                redirect_uri: code.redirect_uri.to_owned(),
-                code_challenge: code.code_challenge.map(str::to_owned),
-                created_at: g.created_at,
-                expires_at: code.expires_at,
-                used_at: None,
-            }
-            .into_active_model(),
-        )
-        .exec_without_returning(&tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        statements.push(
+            authorization_code::Entity::insert(
+                authorization_code::Model {
+                    environment_id: env.as_uuid(),
+                    code_hash: code.digest.to_owned(),
+                    grant_id: g.id.as_uuid(),
+                    client_id: g.client_id.as_uuid(),
+                    redirect_uri: code.redirect_uri.to_owned(),
+                    code_challenge: code.code_challenge.map(str::to_owned),
+                    created_at: g.created_at,
+                    expires_at: code.expires_at,
+                    used_at: None,
+                }
+                .into_active_model(),
+            )
+            .build(backend),
+        );
+        self.write(statements).await
     }
 
     /// One grant with its consent record ids.
@@ -219,13 +221,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Taken<StoredCode>, StoreError> {
         // Claim and read in one statement; only a refused claim asks whether the code was ever issued.
-        let claimed = authorization_code::Entity::update_many()
+        let claim = authorization_code::Entity::update_many()
             .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
             .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(authorization_code::Column::CodeHash.eq(code_digest))
             .filter(authorization_code::Column::UsedAt.is_null())
-            .exec_with_returning(&self.db)
-            .await?;
+            .into_query();
+        let claimed = self.update_returning::<authorization_code::Entity>(claim).await?;
         let Some(row) = claimed.into_iter().next() else {
             let issued = authorization_code::Entity::find()
                 .filter(authorization_code::Column::EnvironmentId.eq(env.as_uuid()))
@@ -252,7 +254,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        refresh_token::Entity::insert(
+        let insert = refresh_token::Entity::insert(
             refresh_token::Model {
                 environment_id: env.as_uuid(),
                 token_hash: token_digest.to_owned(),
@@ -262,10 +264,8 @@ impl Store {
                 used_at: None,
             }
             .into_active_model(),
-        )
-        .exec_without_returning(&self.db)
-        .await?;
-        Ok(())
+        );
+        self.write(vec![insert.build(self.backend())]).await
     }
 
     /// A refresh token as stored, used or not.
@@ -295,13 +295,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Taken<StoredRefresh>, StoreError> {
         // Claim and read in one statement; only a refused claim asks whether the token was ever issued.
-        let claimed = refresh_token::Entity::update_many()
+        let claim = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
             .filter(refresh_token::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(refresh_token::Column::TokenHash.eq(token_digest))
             .filter(refresh_token::Column::UsedAt.is_null())
-            .exec_with_returning(&self.db)
-            .await?;
+            .into_query();
+        let claimed = self.update_returning::<refresh_token::Entity>(claim).await?;
         let Some(row) = claimed.into_iter().next() else {
             let issued = self.refresh_token(env, token_digest).await?;
             return Ok(issued.map_or(Taken::Unknown, |stored| Taken::Replayed(stored.grant_id)));

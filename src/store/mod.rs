@@ -13,9 +13,11 @@ mod maintenance;
 mod reads;
 mod scopes;
 mod sqlite_reads;
+mod sqlite_writes;
 mod stats;
 mod users;
 mod writer;
+mod writes;
 
 pub use applications::ClientCredentials;
 pub use error::StoreError;
@@ -139,6 +141,8 @@ pub struct Store {
     db: DatabaseConnection,
     /// Reads outside transactions: on a SQLite file, run on the calling thread (see `reads`).
     reads: reads::Reads,
+    /// On a SQLite file: the thread that commits flow writes and consent batches in groups.
+    writes: Option<Arc<sqlite_writes::SqliteWrites>>,
     /// What this store has done, for `/metrics`.
     counters: Arc<stats::Counters>,
     /// Environments, applications and scope lists kept for a short while (see `catalog`).
@@ -189,7 +193,19 @@ impl Store {
             optimize_sqlite(&db).await?;
             tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
-        let writer = (!is_postgres).then(|| Arc::new(writer::ConsentWriter::spawn(db.clone(), counters.clone())));
+        let writes = match sqlite_file(&settings.url) {
+            Some(file) if !is_postgres => {
+                Some(Arc::new(sqlite_writes::SqliteWrites::open(&file, settings.statement_timeout, counters.clone())?))
+            }
+            _ => None,
+        };
+        let writer = (!is_postgres).then(|| {
+            let sink = match &writes {
+                Some(thread) => writer::Sink::Thread(thread.clone()),
+                None => writer::Sink::Pool(db.clone()),
+            };
+            Arc::new(writer::ConsentWriter::spawn(sink, counters.clone()))
+        });
         let reads = match sqlite_file(&settings.url) {
             Some(file) if !is_postgres => {
                 // One per runtime thread, twice over: a read holds its connection for one statement.
@@ -203,6 +219,7 @@ impl Store {
         Ok(Self {
             db,
             reads,
+            writes,
             counters,
             catalog: Arc::new(catalog::Catalog::new(settings.cache_ttl)),
             writer,

@@ -117,7 +117,7 @@ where
 }
 
 /// Models of `E` from rows selecting its columns by name.
-fn models<E>(rows: Rows) -> Result<Vec<E::Model>, DbErr>
+pub(crate) fn models<E>(rows: Rows) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: TryIntoModel<E::Model>,

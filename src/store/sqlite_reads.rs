@@ -82,24 +82,36 @@ impl SqliteReads {
         let connection = guard.as_mut().ok_or_else(|| DbErr::Custom("the store is closed".into()))?;
         self.counters.statements.fetch_add(1, Ordering::Relaxed);
         let mut prepared = connection.prepare_cached(&statement.sql).map_err(database_error)?;
-        let columns: Vec<(String, ColumnKind)> = prepared
-            .columns()
-            .iter()
-            .map(|column| (column.name().to_owned(), ColumnKind::of(column.decl_type())))
-            .collect();
-        let parameters = statement.values.as_ref().map(|values| values.0.as_slice()).unwrap_or_default();
-        let parameters = parameters.iter().map(parameter).collect::<Result<Vec<_>, _>>()?;
-        let mut rows = prepared.query(rusqlite::params_from_iter(parameters)).map_err(database_error)?;
-        let mut values = Vec::new();
-        while let Some(row) = rows.next().map_err(database_error)? {
-            let mut row_values = Vec::with_capacity(columns.len());
-            for (index, (_, kind)) in columns.iter().enumerate() {
-                row_values.push(kind.value(row.get_ref(index).map_err(database_error)?)?);
-            }
-            values.push(row_values);
-        }
-        Ok(Rows { columns, values })
+        answer_rows(&mut prepared, bind(statement)?)
     }
+}
+
+/// A statement's parameters, encoded for SQLite (see [`parameter`]).
+pub(crate) fn bind(statement: &Statement) -> Result<Vec<SqliteValue>, DbErr> {
+    let parameters = statement.values.as_ref().map(|values| values.0.as_slice()).unwrap_or_default();
+    parameters.iter().map(parameter).collect()
+}
+
+/// Runs a prepared statement and reads every row it answers.
+pub(crate) fn answer_rows(
+    prepared: &mut rusqlite::CachedStatement<'_>,
+    parameters: Vec<SqliteValue>,
+) -> Result<Rows, DbErr> {
+    let columns: Vec<(String, ColumnKind)> = prepared
+        .columns()
+        .iter()
+        .map(|column| (column.name().to_owned(), ColumnKind::of(column.decl_type())))
+        .collect();
+    let mut rows = prepared.query(rusqlite::params_from_iter(parameters)).map_err(database_error)?;
+    let mut values = Vec::new();
+    while let Some(row) = rows.next().map_err(database_error)? {
+        let mut row_values = Vec::with_capacity(columns.len());
+        for (index, (_, kind)) in columns.iter().enumerate() {
+            row_values.push(kind.value(row.get_ref(index).map_err(database_error)?)?);
+        }
+        values.push(row_values);
+    }
+    Ok(Rows { columns, values })
 }
 
 /// A statement's answer: column names with their kinds, then one value per column per row.

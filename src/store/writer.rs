@@ -53,6 +53,27 @@ impl Rooms {
     }
 }
 
+/// Where the writer commits its batches.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// SQLite's write thread (a SQLite file).
+    Thread(Arc<super::sqlite_writes::SqliteWrites>),
+    /// The pool (an in-memory SQLite database).
+    Pool(DatabaseConnection),
+}
+
+impl Sink {
+    async fn insert(&self, counters: &Counters, records: &[Consent]) -> Result<(), StoreError> {
+        match self {
+            Sink::Thread(thread) => {
+                thread.run(super::consents::insert_statements(sea_orm::DbBackend::Sqlite, records)).await?;
+                Ok(())
+            }
+            Sink::Pool(db) => super::consents::insert_consents(db, counters, records).await,
+        }
+    }
+}
+
 /// Handle on the writer task; dropping every handle stops the task.
 #[derive(Debug)]
 pub(crate) struct ConsentWriter {
@@ -65,10 +86,10 @@ pub(crate) struct ConsentWriter {
 
 impl ConsentWriter {
     /// Starts the writer task on `db`.
-    pub(crate) fn spawn(db: DatabaseConnection, counters: Arc<Counters>) -> Self {
+    pub(crate) fn spawn(sink: Sink, counters: Arc<Counters>) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(db, jobs, stopped, counters.clone()));
+        let task = tokio::spawn(run(sink, jobs, stopped, counters.clone()));
         Self { queue, rooms: Rooms::default(), stop: Mutex::new(Some((stop, task))), counters }
     }
 
@@ -142,12 +163,7 @@ impl<T> Fair<T> {
     }
 }
 
-async fn run(
-    db: DatabaseConnection,
-    mut jobs: mpsc::Receiver<Job>,
-    mut stop: oneshot::Receiver<()>,
-    counters: Arc<Counters>,
-) {
+async fn run(db: Sink, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>, counters: Arc<Counters>) {
     let mut incoming: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut fair: Fair<Job> = Fair::default();
     let mut closing = false;
@@ -185,11 +201,11 @@ async fn run(
 }
 
 /// Commits one batch and answers each of its records.
-async fn commit(db: &DatabaseConnection, counters: &Counters, batch: Vec<Job>) {
+async fn commit(db: &Sink, counters: &Counters, batch: Vec<Job>) {
     // Take the records out of the jobs rather than copying them: this is the write hot path.
     let (records, answers): (Vec<Consent>, Vec<_>) =
         batch.into_iter().map(|job| (job.record, (job.done, job._room))).unzip();
-    match super::consents::insert_consents(db, counters, &records).await {
+    match db.insert(counters, &records).await {
         Ok(()) => {
             for (answer, _room) in answers {
                 let _ = answer.send(Ok(()));
@@ -198,7 +214,7 @@ async fn commit(db: &DatabaseConnection, counters: &Counters, batch: Vec<Job>) {
         // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
         Err(_) if records.len() > 1 => {
             for (record, (answer, _room)) in records.iter().zip(answers) {
-                let result = super::consents::insert_consents(db, counters, std::slice::from_ref(record)).await;
+                let result = db.insert(counters, std::slice::from_ref(record)).await;
                 let _ = answer.send(result);
             }
         }
