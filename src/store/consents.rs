@@ -132,12 +132,9 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
 }
 
 impl Store {
-    /// Appends a record and its scope index rows; on SQLite through the group-commit writer.
+    /// Appends a record and its scope index rows through the group-commit writer.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
-        match &self.writer {
-            Some(writer) => writer.insert(c.clone()).await,
-            None => insert_consents(&self.db, &self.counters, std::slice::from_ref(c)).await,
-        }
+        self.writer.insert(c.clone()).await
     }
 
     /// Appends many records in one transaction (one commit, one fsync).

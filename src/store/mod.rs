@@ -147,8 +147,8 @@ pub struct Store {
     counters: Arc<stats::Counters>,
     /// Environments, applications and scope lists kept for a short while (see `catalog`).
     catalog: Arc<catalog::Catalog>,
-    /// SQLite only: the group-commit writer of the consent ledger.
-    writer: Option<Arc<writer::ConsentWriter>>,
+    /// The group-commit writer of the consent ledger.
+    writer: Arc<writer::ConsentWriter>,
     /// Ids of external applications by (environment, name); they never change once assigned.
     external_ids: Arc<RwLock<HashMap<(Uuid, String), Uuid>>>,
     /// Bumped after every committed write that may end a token (revocations, disabling, deleting,
@@ -199,13 +199,12 @@ impl Store {
             }
             _ => None,
         };
-        let writer = (!is_postgres).then(|| {
-            let sink = match &writes {
-                Some(thread) => writer::Sink::Thread(thread.clone()),
-                None => writer::Sink::Pool(db.clone()),
-            };
-            Arc::new(writer::ConsentWriter::spawn(sink, counters.clone()))
-        });
+        // Records are committed in groups on both backends: one commit (one fsync) for many.
+        let sink = match &writes {
+            Some(thread) => writer::Sink::Thread(thread.clone()),
+            None => writer::Sink::Pool(db.clone()),
+        };
+        let writer = Arc::new(writer::ConsentWriter::spawn(sink, counters.clone()));
         let reads = match sqlite_file(&settings.url) {
             Some(file) if !is_postgres => {
                 // One per runtime thread, twice over: a read holds its connection for one statement.
@@ -309,9 +308,7 @@ impl Store {
     /// Commits the records already queued for the group-commit writer (SQLite), refusing new ones,
     /// then closes the pool. Every clone of this store is closed with it.
     pub async fn close(self) -> Result<(), StoreError> {
-        if let Some(writer) = &self.writer {
-            writer.close().await;
-        }
+        self.writer.close().await;
         if let reads::Reads::Local(local) = &self.reads {
             local.close();
         }

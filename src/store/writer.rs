@@ -1,6 +1,6 @@
-//! Group commit for the consent ledger on SQLite: one writer task commits concurrent inserts together.
+//! Group commit for the consent ledger: one writer task commits concurrent inserts together.
 //!
-//! SQLite allows one writer at a time and every commit costs an fsync. Requests that arrive while a
+//! SQLite allows one writer at a time, and on either backend every commit costs an fsync. Requests that arrive while a
 //! commit is in flight wait in the queue and go into the next transaction together, so one fsync
 //! covers many records. A request is answered only after its own transaction has committed, so a
 //! 201 still means durably stored.
@@ -58,7 +58,7 @@ impl Rooms {
 pub(crate) enum Sink {
     /// SQLite's write thread (a SQLite file).
     Thread(Arc<super::sqlite_writes::SqliteWrites>),
-    /// The pool (an in-memory SQLite database).
+    /// The pool (PostgreSQL, an in-memory SQLite database).
     Pool(DatabaseConnection),
 }
 
