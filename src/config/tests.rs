@@ -1,6 +1,7 @@
 //! Settings: defaults, errors that name the setting, the key file.
 
 use super::*;
+use crate::auth::secrets::generate_master_key;
 
 fn valid() -> Config {
     Config { secret_key: Some(generate_master_key()), ..Config::default() }

@@ -3,10 +3,12 @@
 //! Management API errors are `{id, code, message, details[]}` (PingOne's shape); errors on the OAuth
 //! endpoints under `/{envId}/as/` use RFC 6749 §5.2 (`{error, error_description}`).
 
+mod edge;
 pub mod hydra;
 mod oauth;
 
-use oauth::framework_to_oauth;
+pub use edge::error_response;
+
 pub use oauth::{OAuthErrorBody, oauth_error_parts, oauth_error_response};
 
 use poem::http::{HeaderValue, StatusCode};
@@ -338,63 +340,6 @@ impl ApiResponse for ApiError {
 
     fn register(registry: &mut Registry) {
         ErrorBody::register(registry);
-    }
-}
-
-/// Turns any error that reached the edge into a response in the right format for its path.
-pub fn error_response(error: poem::Error, oauth_path: bool) -> Response {
-    // Unknown paths and methods are routing errors, answered in the API format everywhere.
-    let routing = matches!(error.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED);
-    if oauth_path && !routing && !error.is::<ApiError>() {
-        return oauth_error_response(framework_to_oauth(error));
-    }
-    match error.downcast::<ApiError>() {
-        Ok(api) => poem::error::ResponseError::as_response(&api),
-        Err(other) => {
-            let api = framework_to_api(other);
-            poem::error::ResponseError::as_response(&api)
-        }
-    }
-}
-
-/// Maps poem and poem-openapi's own errors (routing, parsing, auth) into the one format.
-fn framework_to_api(error: poem::Error) -> ApiError {
-    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
-    let status = error.status();
-    if let Some(param) = error.downcast_ref::<ParseParamError>() {
-        return ApiError::new(ErrorCode::InvalidRequest).with_detail(
-            "INVALID_PARAMETER",
-            Some(param.name),
-            format!("Parameter '{}' is invalid: {}", param.name, param.reason),
-        );
-    }
-    if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
-        return ApiError::new(ErrorCode::InvalidData).with_detail("INVALID_VALUE", None, payload.reason.clone());
-    }
-    match status {
-        StatusCode::UNAUTHORIZED => ApiError::new(ErrorCode::AccessFailed).with_detail(
-            "INVALID_TOKEN",
-            None,
-            "A valid 'Authorization: Bearer <access token>' header is required.",
-        ),
-        StatusCode::FORBIDDEN => ApiError::new(ErrorCode::Forbidden),
-        StatusCode::NOT_FOUND => ApiError::new(ErrorCode::NotFound),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(ErrorCode::MethodNotAllowed),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge).with_detail(
-            "SIZE_LIMIT_EXCEEDED",
-            None,
-            "The request body exceeds the configured limit.",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(ErrorCode::UnsupportedMediaType)
-            .with_message(format!("The request could not be completed. {error}.")),
-        StatusCode::TOO_MANY_REQUESTS => ApiError::new(ErrorCode::RequestLimited),
-        StatusCode::REQUEST_TIMEOUT => ApiError::new(ErrorCode::RequestTimeout),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-            ApiError { cause: Some(error.to_string()), ..ApiError::new(ErrorCode::Unavailable) }
-        }
-        s if s.is_client_error() => ApiError::new(ErrorCode::InvalidRequest)
-            .with_message(format!("The request could not be completed. {error}.")),
-        _ => ApiError::unexpected(error.to_string()),
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assent_command, call_with, fresh_database};
+use crate::helpers::{TestDatabase, assent_command, call_with, fresh_database};
 
 /// An `assent serve` process, killed when dropped.
 struct Node {
@@ -75,15 +75,30 @@ fn start_node(database_url: &str, secret_key: &str) -> Node {
     Node { child, base }
 }
 
-#[tokio::test]
-async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
-    let (database_url, _database) = fresh_database().await;
+/// Two nodes over one fresh database with a bootstrapped environment.
+struct Pair {
+    a: Node,
+    b: Node,
+    env: String,
+    client_id: String,
+    secret: String,
+    _database: TestDatabase,
+}
+
+async fn two_nodes() -> Pair {
+    let (database_url, database) = fresh_database().await;
     let secret_key = assent::auth::secrets::generate_master_key();
     let (env, client_id, secret) = bootstrap(&database_url, &secret_key);
-    let (client_id, secret) = (client_id.as_str(), secret.as_str());
     let a = start_node(&database_url, &secret_key);
     let b = start_node(&database_url, &secret_key);
     assert_ne!(a.base, b.base);
+    Pair { a, b, env, client_id, secret, _database: database }
+}
+
+#[tokio::test]
+async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
+    let Pair { a, b, env, client_id, secret, _database } = two_nodes().await;
+    let (client_id, secret) = (client_id.as_str(), secret.as_str());
     let client = reqwest::Client::new();
     // A token issued by one node is good on the other: keys live in the shared database.
     let token = token_from(&client, &a, &env, client_id, secret).await;
@@ -157,12 +172,8 @@ async fn nodes_starting_together_on_an_empty_postgres_database_both_come_up() {
 /// test; the assertion is that node B refuses at all, and does so within the bound plus slack.
 #[tokio::test]
 async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_the_recheck_bound() {
-    let (database_url, _database) = fresh_database().await;
-    let secret_key = assent::auth::secrets::generate_master_key();
-    let (env, client_id, secret) = bootstrap(&database_url, &secret_key);
+    let Pair { a, b, env, client_id, secret, _database } = two_nodes().await;
     let (client_id, secret) = (client_id.as_str(), secret.as_str());
-    let a = start_node(&database_url, &secret_key);
-    let b = start_node(&database_url, &secret_key);
     let client = reqwest::Client::new();
     let token = token_from(&client, &a, &env, client_id, secret).await;
     let users = |node: &Node| format!("{}/v1/environments/{env}/users", node.base);
@@ -194,11 +205,7 @@ async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_the_recheck_
 /// through one node stops working there at once and on the other within that bound.
 #[tokio::test]
 async fn a_secret_rotated_on_one_node_stops_working_on_the_other_within_the_cache_bound() {
-    let (database_url, _database) = fresh_database().await;
-    let secret_key = assent::auth::secrets::generate_master_key();
-    let (env, admin_id, admin_secret) = bootstrap(&database_url, &secret_key);
-    let a = start_node(&database_url, &secret_key);
-    let b = start_node(&database_url, &secret_key);
+    let Pair { a, b, env, client_id: admin_id, secret: admin_secret, _database } = two_nodes().await;
     let client = reqwest::Client::new();
     let admin = token_from(&client, &a, &env, &admin_id, &admin_secret).await;
     let apps = format!("{}/v1/environments/{env}/applications", a.base);
