@@ -101,17 +101,16 @@ async fn lock_beside(database: PathBuf) -> Result<std::fs::File, StoreError> {
     locked.map_err(|e| StoreError::Database(format!("migration lock beside {}: {e}", database.display())))
 }
 
-/// Runs migrations holding a file lock, so processes starting together on one new SQLite file (a
-/// server and `assent bootstrap`, say) do not apply the same migration twice; the PostgreSQL
-/// counterpart is [`migrate_exclusively`]. An in-memory database belongs to one process and needs none.
-async fn migrate_sqlite_exclusively(db: &DatabaseConnection, url: &str) -> Result<(), StoreError> {
-    let lock = match sqlite_file(url) {
-        Some(path) => Some(lock_beside(path).await?),
-        None => None,
-    };
-    let migrated = Migrator::up(db, None).await;
-    drop(lock);
-    migrated.map_err(StoreError::from)
+/// Takes the file lock under which a SQLite file is opened and migrated, so processes starting
+/// together on one new file (a server and `assent bootstrap`, say) neither race to switch it to
+/// WAL (a change SQLite cannot wait for: the loser gets "database is locked") nor apply the same
+/// migration twice; the PostgreSQL counterpart is [`migrate_exclusively`]. An in-memory database
+/// belongs to one process and needs none.
+async fn sqlite_setup_lock(url: &str) -> Result<Option<std::fs::File>, StoreError> {
+    match sqlite_file(url) {
+        Some(path) => Ok(Some(lock_beside(path).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Gives SQLite's planner table statistics. Without them it cannot tell that `application_name`
@@ -180,6 +179,7 @@ impl Store {
                     .create_if_missing(true)
             });
         }
+        let setup_lock = if is_postgres { None } else { sqlite_setup_lock(&settings.url).await? };
         let mut db = Database::connect(options).await?;
         let counters = Arc::new(stats::Counters::default());
         let counted = counters.clone();
@@ -189,7 +189,8 @@ impl Store {
         if is_postgres {
             migrate_exclusively(&settings.url).await?;
         } else {
-            migrate_sqlite_exclusively(&db, &settings.url).await?;
+            Migrator::up(&db, None).await?;
+            drop(setup_lock);
             optimize_sqlite(&db).await?;
             tokio::spawn(keep_sqlite_statistics_fresh(db.clone()));
         }
