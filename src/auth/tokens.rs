@@ -111,6 +111,7 @@ impl TokenService {
         recheck: Duration,
         limiters: Arc<crate::limits::Limiters>,
     ) -> Self {
+        super::jwt_provider::install();
         Self {
             limiters,
             store,
