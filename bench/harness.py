@@ -180,13 +180,7 @@ def browser(method: str, url: str, cookie: str, body: bytes | None = None) -> tu
     headers = {"Cookie": cookie} if cookie else {}
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
+    return browser_headers(method, url, headers, body)
 
 
 def session_cookie(headers: Message) -> str:
@@ -866,6 +860,7 @@ class Walker:
 
 
 def browser_headers(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, Message, bytes]:
+    """A request with the given headers, redirects not followed; status, headers and body out."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
