@@ -170,6 +170,18 @@ def http(method: str, url: str, headers: dict[str, str] | None = None, body: byt
         return error.code, error.read()
 
 
+def create_client(api: str, admin: dict[str, str], app: dict, what: str) -> tuple[str, str]:
+    """Creates an application through the management API; answers its id and client secret."""
+    status, body = http("POST", f"{api}/applications", admin, json.dumps(app).encode())
+    if status != 201:
+        raise BenchError(f"{what}: creating the application answered {status}: {body[:500]!r}")
+    client_id = json.loads(body)["id"]
+    status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
+    if status != 200:
+        raise BenchError(f"{what}: reading the application's secret answered {status}: {body[:500]!r}")
+    return client_id, json.loads(body)["secret"]
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003 - the flow reads each Location itself
         return None
@@ -417,12 +429,7 @@ class Assent:
             raise BenchError(f"creating the flow user answered {status}: {body[:500]!r}")
         redirect = "http://127.0.0.1:9/cb"
         app = {"name": "bench-flow", "type": "WEB_APP", "consentMethod": "TRUSTED", "redirectUris": [redirect], "scopes": ["openid"]}
-        status, body = http("POST", f"{api}/applications", admin, json.dumps(app).encode())
-        if status != 201:
-            raise BenchError(f"creating the flow application answered {status}: {body[:500]!r}")
-        client_id = json.loads(body)["id"]
-        status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
-        secret = json.loads(body)["secret"]
+        client_id, secret = create_client(api, admin, app, "the introspect flow")
         basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
         issuer = f"{self.base}/{self.environment}/as"
         # PKCE (S256), which new applications require.
@@ -1039,12 +1046,7 @@ def flows_phase(procs: Processes, workdir: Path, results: dict) -> None:
         "scopes": FLOW_SCOPE.split(), "grantTypes": ["AUTHORIZATION_CODE"], "responseTypes": ["CODE"],
         "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC",
     }  # fmt: skip
-    status, body = http("POST", f"{api}/applications", admin, json.dumps(app).encode())
-    if status != 201:
-        raise BenchError(f"flows: creating the application answered {status}: {body[:500]!r}")
-    client_id = json.loads(body)["id"]
-    status, body = http("GET", f"{api}/applications/{client_id}/secret", admin)
-    secret = json.loads(body)["secret"]
+    client_id, secret = create_client(api, admin, app, "flows")
     first_users = [f"bench-first-{i}" for i in range(FLOW_CONNECTIONS)]  # one per thread: per-name login throttle
     # Each user with a password costs one Argon2id hash, the work a first-time flow's password check
     # repeats: Assent's CPU per user created says what that part of a first-time flow costs.

@@ -287,11 +287,6 @@ impl Store {
         }
     }
 
-    /// Checks the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(StoreError::from)
-    }
-
     /// Readiness: the database answers, on every path, and no migration of this binary is pending.
     pub async fn ready(&self) -> Result<(), StoreError> {
         if let reads::Reads::Local(local) = &self.reads {

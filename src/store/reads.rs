@@ -68,7 +68,7 @@ pub(crate) trait ReadExt<E: EntityTrait> {
     async fn read_one(self, reads: &Reads) -> Result<Option<E::Model>, DbErr>;
     /// Every matching model.
     async fn read_all(self, reads: &Reads) -> Result<Vec<E::Model>, DbErr>;
-    /// How many rows match.
+    /// How many rows match (for a query without `LIMIT`: on SQLite the count replaces the selection).
     async fn read_count(self, reads: &Reads) -> Result<u64, DbErr>;
     /// The selected columns (after `select_only().column(…)`) of every matching row.
     async fn read_tuples<T: FromValues + TryGetableMany + Send + Sync>(self, reads: &Reads) -> Result<Vec<T>, DbErr>;
