@@ -68,7 +68,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
         remote_ip: std::net::IpAddr::from([203, 0, 113, 7]),
         city: Some("Tacoma".into()),
         state: Some("Washington".into()),
-        region: Some("North America".into()),
+        region: Some("Pierce County".into()),
         country: Some("United States".into()),
     };
     let mut first: Option<(UserId, ConsentId)> = None;

@@ -72,9 +72,23 @@ impl<E: Endpoint> poem::Middleware<E> for NotServed {
     }
 }
 
+/// Every route [`app`] serves, for the answers to wrong methods and media types.
+fn route_table() -> crate::api::routes::RouteTable {
+    use poem::http::Method;
+    let documented = crate::api::routes::RouteTable::from_meta(<crate::api::Apis as poem_openapi::OpenApi>::meta());
+    crate::api::hydra::route_table(documented)
+        .with("/:envId/as/authorize", &[Method::GET], &[])
+        .with("/:envId/as/login", &[Method::POST], &["application/x-www-form-urlencoded"])
+        .with("/openapi.yaml", &[Method::GET], &[])
+        .with("/health", &[Method::GET], &[])
+        .with("/ready", &[Method::GET], &[])
+        .with("/metrics", &[Method::GET], &[])
+}
+
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let service = api_service(&state.public_url);
+    let routes = Arc::new(route_table());
     let spec = service.spec_endpoint_yaml();
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let metrics_token = crate::api::ops::MetricsToken(settings.metrics_token.as_deref().map(Arc::from));
@@ -86,16 +100,21 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
         .at("/health", poem::get(crate::api::ops::health))
         .at("/ready", poem::get(crate::api::ops::ready))
         .at("/metrics", poem::get(crate::api::ops::metrics).with_if(!settings.metrics, NotServed))
+        // A claim unanswered for twice the longest a request may run belongs to a request that died.
+        .around(crate::api::idempotency::idempotency_keys(settings.request_timeout.saturating_mul(2)))
         .around(crate::api::budget::environment_budget(state.limiters.clone()))
         .with_if(settings.metrics, crate::metrics::RequestMetrics(metrics.clone()))
         .data(state)
         .data(metrics)
         .data(metrics_token)
-        .around(middleware::wrapper(Limits {
-            timeout: settings.request_timeout,
-            body_bytes: settings.request_body_limit,
-            body_timeout: settings.body_read_timeout,
-        }))
+        .around(middleware::wrapper(
+            Limits {
+                timeout: settings.request_timeout,
+                body_bytes: settings.request_body_limit,
+                body_timeout: settings.body_read_timeout,
+            },
+            routes,
+        ))
 }
 
 impl Application {

@@ -10,6 +10,7 @@ pub mod environment;
 pub mod external_application;
 pub mod grant;
 pub mod grant_consent;
+pub mod idempotency_key;
 pub mod login_throttle;
 pub mod refresh_token;
 pub mod revoked_token;

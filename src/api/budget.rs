@@ -13,7 +13,7 @@ use crate::error::{ApiError, ErrorCode, oauth_error_response};
 use crate::limits::Limiters;
 
 /// The environment a request is addressed to: `/v1/environments/{envId}/…` or `/{envId}/…`.
-fn environment_of(path: &str) -> Option<EnvironmentId> {
+pub(crate) fn environment_of(path: &str) -> Option<EnvironmentId> {
     let mut segments = path.trim_start_matches('/').split('/');
     let first = segments.next()?;
     if first == "v1" {

@@ -10,6 +10,7 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
 
+use crate::domain::error::{FieldError, FieldErrorKind};
 use crate::error::{ApiError, ErrorCode};
 
 /// A media type a body may be sent with.
@@ -116,6 +117,148 @@ fn describe(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         None => format!("{reason}."),
     };
     ApiError::new(ErrorCode::InvalidData).with_detail("INVALID_VALUE", target, text)
+}
+
+/// A JSON body of media type `M` read leniently into `T`: every unknown field and every value of
+/// the wrong type is reported (and left out of `T`), not just the first, so that the domain's own
+/// checks can add theirs and the client learns everything wrong with its body at once.
+pub struct LenientJsonBody<T, M: MediaType = PlainJson> {
+    /// The body, with what could not be read left out.
+    pub value: T,
+    /// What could not be read.
+    pub problems: Vec<FieldError>,
+    media: PhantomData<M>,
+}
+
+impl<T: Type, M: MediaType> Payload for LenientJsonBody<T, M> {
+    const CONTENT_TYPE: &'static str = M::ESSENCE;
+
+    fn check_content_type(content_type: &str) -> bool {
+        JsonBody::<T, M>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned, M: MediaType> ParsePayload for LenientJsonBody<T, M> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = body.take()?.into_bytes().await?;
+        let (value, problems) = parse_json_lenient(&bytes)?;
+        Ok(Self { value, problems, media: PhantomData })
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(LenientJsonBody<T, M>, T: Type + DeserializeOwned, M: MediaType);
+
+/// At most this many problems are collected from one body; past it, reading stops.
+const MAX_BODY_PROBLEMS: usize = 32;
+
+/// Parses `bytes` as `T`, collecting every unknown field and wrongly typed value as a problem and
+/// leaving it out; `T`'s fields must all be optional (`Option`, [`super::types::Required`]) for
+/// "left out" to parse. Malformed JSON is refused outright.
+pub fn parse_json_lenient<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<FieldError>), ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(ErrorCode::InvalidRequest).with_detail(
+            "REQUIRED_VALUE",
+            None,
+            "A JSON request body is required.",
+        ));
+    }
+    let mut document: serde_json::Value = serde_json::from_slice(bytes).map_err(|syntax| {
+        ApiError::new(ErrorCode::InvalidRequest).with_detail(
+            "INVALID_VALUE",
+            None,
+            format!("Malformed JSON: {syntax}."),
+        )
+    })?;
+    let mut problems: Vec<FieldError> = Vec::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&document) {
+            Ok(value) => return Ok((value, problems)),
+            Err(error) => error,
+        };
+        let segments: Vec<serde_path_to_error::Segment> = error.path().iter().cloned().collect();
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let problem = lenient_problem(&path, &message);
+        let target = problem.target.clone();
+        let repeated = problems.iter().any(|p| p.target == target);
+        if problems.len() >= MAX_BODY_PROBLEMS || repeated || matches!(problem.kind, FieldErrorKind::Required) {
+            // Nothing more can be left out: answer with what was found.
+            if !repeated {
+                problems.push(problem);
+            }
+            return Err(problems_error(problems));
+        }
+        // The path ends at the offending member (an unknown field included): leave it out.
+        let removed = remove_at(&mut document, &segments);
+        problems.push(problem);
+        if !removed {
+            return Err(problems_error(problems));
+        }
+    }
+}
+
+/// The problems of a body no value could be read from.
+fn problems_error(problems: Vec<FieldError>) -> ApiError {
+    ApiError::from(crate::domain::error::DomainError::Invalid(problems))
+}
+
+/// A serde complaint about the value at `path` as a field problem.
+fn lenient_problem(path: &str, message: &str) -> FieldError {
+    if message.starts_with("unknown field `") {
+        // serde_path_to_error's path already ends at the unknown field.
+        return FieldError::invalid(
+            path.to_owned(),
+            format!("'{path}' is not a field of this resource, or is one the server sets."),
+        );
+    }
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        return FieldError::required(if path == "." { field.to_owned() } else { format!("{path}.{field}") });
+    }
+    let reason = message.split(" at line ").next().unwrap_or(message);
+    let target = if path == "." { String::new() } else { path.to_owned() };
+    FieldError::invalid(target.clone(), format!("'{target}': {reason}."))
+}
+
+/// Removes the value at `segments` from `document`; false when there is nothing there to remove
+/// (the complaint cannot be got round).
+fn remove_at(document: &mut serde_json::Value, segments: &[serde_path_to_error::Segment]) -> bool {
+    use serde_path_to_error::Segment;
+    let mut node = document;
+    let Some((last, parent_path)) = segments.split_last() else {
+        return false;
+    };
+    for segment in parent_path {
+        node = match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(child) => child,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => match items.get_mut(*index) {
+                Some(child) => child,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map)) => map.remove(key).is_some(),
+        // One bad element spoils its list: the list is left out whole (and reported once, by its element).
+        (Segment::Seq { .. }, node @ serde_json::Value::Array(_)) => {
+            *node = serde_json::Value::Null;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A JSON response serialised straight from `T` with serde, skipping poem-openapi's intermediate

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use poem::error::ReadBodyError;
-use poem::http::{HeaderValue, StatusCode};
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
-use crate::error::error_response;
+use super::routes::{Route, RouteTable};
+use crate::error::{ApiError, ErrorCode, error_response, unsupported_media_type};
 
 /// Header carrying the id that ties a request to its log lines.
 pub const CORRELATION_ID: &str = "Correlation-Id";
@@ -46,11 +47,62 @@ pub struct Limits {
     pub body_timeout: Duration,
 }
 
-/// The request wrapper for `limits`.
+/// The request wrapper for `limits`, refining routing errors with what `routes` knows.
 pub fn wrapper<E: Endpoint + 'static>(
     limits: Limits,
+    routes: Arc<RouteTable>,
 ) -> impl Fn(Arc<E>, Request) -> Pin<Box<dyn Future<Output = poem::Result<Response>> + Send>> + Send + Sync + 'static {
-    move |next, request| Box::pin(around(next, request, limits))
+    move |next, request| Box::pin(around(next, request, limits, routes.clone()))
+}
+
+/// Query parameters of a documented management operation that it does not know: refused rather
+/// than silently ignored, so a client never believes a filter or an order was applied.
+fn unknown_parameters(request: &Request, routes: &RouteTable) -> Option<ApiError> {
+    let path = request.uri().path();
+    let query = request.uri().query()?;
+    if !path.starts_with("/v1/") {
+        return None;
+    }
+    let known = routes.find(path)?.query_parameters(request.method())?;
+    let mut unknown: Vec<String> = Vec::new();
+    for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !known.iter().any(|k| *k == name) && !unknown.iter().any(|u| *u == name) {
+            unknown.push(name.into_owned());
+        }
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    let supported = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    Some(unknown.iter().fold(ApiError::new(ErrorCode::InvalidRequest), |error, name| {
+        error.with_detail(
+            "INVALID_PARAMETER",
+            Some(name),
+            format!("'{name}' is not a parameter of this operation; it takes: {supported}."),
+        )
+    }))
+}
+
+/// A routing error made specific: 405 with `Allow`, 415 naming the accepted media types.
+fn refine_error(
+    error: poem::Error,
+    oauth: bool,
+    (method, content_type): (&Method, Option<&str>),
+    route: Option<&Route>,
+) -> Response {
+    match (error.status(), route) {
+        (StatusCode::METHOD_NOT_ALLOWED, Some(route)) => {
+            let mut response = error_response(error, oauth);
+            if let Ok(allow) = HeaderValue::from_str(&route.allow()) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
+        }
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(route)) if !oauth && !error.is::<ApiError>() => {
+            unsupported_media_type(content_type, route.media_types(method)).into_response()
+        }
+        _ => error_response(error, oauth),
+    }
 }
 
 /// Reads the body up front, within the size limit and the time limit, so no handler can be fed an
@@ -83,9 +135,17 @@ fn panicked(payload: Box<dyn Any + Send>) -> poem::Error {
 }
 
 /// Wraps every request: span, correlation id, limits, uniform errors, security headers.
-async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits) -> poem::Result<Response> {
+async fn around<E: Endpoint>(
+    next: Arc<E>,
+    mut request: Request,
+    limits: Limits,
+    routes: Arc<RouteTable>,
+) -> poem::Result<Response> {
     let correlation = correlation_id(&request);
     let oauth = is_oauth_path(request.uri().path());
+    // Kept for refining a routing error after the request has gone to the handler (both are cheap clones).
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let content_type = request.header(header::CONTENT_TYPE).map(str::to_owned);
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
@@ -100,6 +160,7 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
         let close = body.is_err();
         let outcome = match body {
             Err(error) => Err(error),
+            Ok(()) if let Some(unknown) = unknown_parameters(&request, &routes) => Err(unknown.into()),
             Ok(()) => {
                 let call = AssertUnwindSafe(next.call(request)).catch_unwind();
                 match tokio::time::timeout(limits.timeout, call).await {
@@ -111,7 +172,7 @@ async fn around<E: Endpoint>(next: Arc<E>, mut request: Request, limits: Limits)
         };
         let mut response = match outcome {
             Ok(response) => response,
-            Err(error) => error_response(error, oauth),
+            Err(error) => refine_error(error, oauth, (&method, content_type.as_deref()), routes.find(uri.path())),
         };
         let status = response.status();
         tracing::Span::current().record("status", status.as_u16());
@@ -150,8 +211,10 @@ mod tests {
 
     async fn call(path: &'static str) -> (Response, Value) {
         let limits = Limits { timeout: Duration::from_secs(5), body_bytes: 1024, body_timeout: Duration::from_secs(5) };
-        let app =
-            Route::new().at("/v1/boom", poem::get(boom)).at("/env/as/token", poem::get(boom)).around(wrapper(limits));
+        let app = Route::new()
+            .at("/v1/boom", poem::get(boom))
+            .at("/env/as/token", poem::get(boom))
+            .around(wrapper(limits, Arc::default()));
         let request = Request::builder().uri(Uri::from_static(path)).header(CORRELATION_ID, "trace-me").finish();
         let mut response = app.call(request).await.expect("the wrapper always answers");
         let body = response.take_body().into_string().await.expect("body");

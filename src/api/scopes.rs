@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, Link, Timestamp, page_parts};
+use super::types::{CollectionLinks, Link, PageParts, Timestamp, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::ScopeId;
 use crate::domain::paging::PageRequest;
@@ -147,8 +147,9 @@ pub struct ScopesPage {
     /// The scopes.
     #[oai(rename = "_embedded")]
     pub embedded: EmbeddedScopes,
-    /// Scopes in this page.
-    pub count: usize,
+    /// Scopes in the whole collection, when there are at most 1000; absent when there are more.
+    #[oai(skip_serializing_if_is_none)]
+    pub count: Option<u64>,
     /// Scopes in this page.
     pub size: usize,
 }
@@ -201,18 +202,18 @@ impl ScopesApi {
         state: Data<&AppState>,
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
-        /// Page size, 1 to 1000.
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<Json<ScopesPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = scopes::list_scopes(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/scopes"));
-        let (links, items) = page_parts(&base, page_request, cursor.0.as_deref(), page, |s| ScopeOut::new(&state, s));
-        let count = items.len();
-        Ok(Json(ScopesPage { links, embedded: EmbeddedScopes { scopes: items }, count, size: count }))
+        let parts = page_parts(&base, page_request, cursor.0.as_deref(), page, &[], |s| ScopeOut::new(&state, s));
+        let PageParts { links, items, count, size } = parts;
+        Ok(Json(ScopesPage { links, embedded: EmbeddedScopes { scopes: items }, count, size }))
     }
 
     /// Read one scope

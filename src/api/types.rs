@@ -122,14 +122,19 @@ pub struct CollectionLinks {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<Link>,
+    /// The previous page, when this page is not the first; follow it verbatim.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Link>,
 }
 
-/// Builds `self`/`next` links for a collection at `base` with `limit`.
-pub fn collection_links(
+/// Builds `self`/`next`/`prev` links for a page of the collection at `base` with `limit`; `extra`
+/// are the query parameters every link repeats (a filter, an expansion).
+pub fn collection_links<T>(
     base: &str,
     limit: u64,
     cursor: Option<&str>,
-    next: Option<&str>,
+    page: &crate::domain::paging::Page<T>,
     extra: &[(&str, &str)],
 ) -> CollectionLinks {
     let page_url = |cursor: Option<&str>| {
@@ -137,12 +142,16 @@ pub fn collection_links(
         for (key, value) in extra {
             url.push_str(&format!("&{key}={}", urlencode(value)));
         }
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
             url.push_str(&format!("&cursor={}", urlencode(cursor)));
         }
         url
     };
-    CollectionLinks { self_: Link::to(page_url(cursor)), next: next.map(|n| Link::to(page_url(Some(n)))) }
+    CollectionLinks {
+        self_: Link::to(page_url(cursor)),
+        next: page.next_cursor.as_deref().map(|n| Link::to(page_url(Some(n)))),
+        prev: page.prev_cursor.as_deref().map(|p| Link::to(page_url(Some(p)))),
+    }
 }
 
 /// Percent-encodes a query value.
@@ -150,14 +159,87 @@ pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// The links and wire items of one page of the collection at `base`; shared by every plain list.
+/// A page ready for the wire: links, items, the collection's total when known, the page's size.
+pub struct PageParts<O> {
+    /// `self`, `next`, `prev`.
+    pub links: CollectionLinks,
+    /// The rendered items.
+    pub items: Vec<O>,
+    /// Items in the whole collection, when counted.
+    pub count: Option<u64>,
+    /// Items in this page.
+    pub size: usize,
+}
+
+/// The links and wire items of one page of the collection at `base`; shared by every list.
 pub fn page_parts<T, O>(
     base: &str,
     request: crate::domain::paging::PageRequest,
     cursor: Option<&str>,
     page: crate::domain::paging::Page<T>,
+    extra: &[(&str, &str)],
     render: impl FnMut(T) -> O,
-) -> (CollectionLinks, Vec<O>) {
-    let links = collection_links(base, request.limit, cursor, page.next_cursor.as_deref(), &[]);
-    (links, page.items.into_iter().map(render).collect())
+) -> PageParts<O> {
+    let links = collection_links(base, request.limit, cursor, &page, extra);
+    let count = page.total;
+    let items: Vec<O> = page.items.into_iter().map(render).collect();
+    PageParts { links, size: items.len(), items, count }
+}
+
+/// A body field the spec marks required, read leniently: a missing or invalid value becomes `None`
+/// so that the domain can report it together with every other problem of the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Required<T>(pub Option<T>);
+
+impl<T> Default for Required<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T: Type> Type for Required<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(value) => value.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for Required<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Option::<T>::parse_from_json(value).map(Required).map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ToJSON> ToJSON for Required<T> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Required<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Required)
+    }
 }

@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, IdRef, Link, Timestamp, page_parts};
+use super::types::{CollectionLinks, IdRef, Link, PageParts, Timestamp, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::UserId;
 use crate::domain::paging::PageRequest;
@@ -152,9 +152,10 @@ pub struct UsersPage {
     /// The users.
     #[oai(rename = "_embedded")]
     pub embedded: EmbeddedUsers,
+    /// Users in the whole collection, when there are at most 1000; absent when there are more.
+    #[oai(skip_serializing_if_is_none)]
+    pub count: Option<u64>,
     /// Users in this page.
-    pub count: usize,
-    /// Users in this page (PingOne reports both).
     pub size: usize,
 }
 
@@ -227,18 +228,18 @@ impl UsersApi {
         state: Data<&AppState>,
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
-        /// Page size, 1 to 1000.
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<Json<UsersPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = users::list_users(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/users"));
-        let (links, items) = page_parts(&base, page_request, cursor.0.as_deref(), page, |u| UserOut::new(&state, u));
-        let count = items.len();
-        Ok(Json(UsersPage { links, embedded: EmbeddedUsers { users: items }, count, size: count }))
+        let parts = page_parts(&base, page_request, cursor.0.as_deref(), page, &[], |u| UserOut::new(&state, u));
+        let PageParts { links, items, count, size } = parts;
+        Ok(Json(UsersPage { links, embedded: EmbeddedUsers { users: items }, count, size }))
     }
 
     /// Read one user

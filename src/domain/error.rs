@@ -107,9 +107,21 @@ pub struct Validator {
 }
 
 impl Validator {
-    /// Records an error.
+    /// A validator that already knows `problems` (found while reading the input); a later error
+    /// about the same field, or a field inside it, is not repeated.
+    pub fn with_problems(problems: Vec<FieldError>) -> Self {
+        Self { errors: problems }
+    }
+
+    /// Records an error, unless its field (or one containing it) already has one.
     pub fn push(&mut self, error: FieldError) {
-        self.errors.push(error);
+        let covered = |known: &FieldError| {
+            let (outer, inner) = (known.target.as_str(), error.target.as_str());
+            inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with(['.', '[']))
+        };
+        if !self.errors.iter().any(covered) {
+            self.errors.push(error);
+        }
     }
 
     /// Unwraps a field result, recording its error and yielding `None` on failure.
@@ -117,7 +129,7 @@ impl Validator {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
-                self.errors.push(error);
+                self.push(error);
                 None
             }
         }

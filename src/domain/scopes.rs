@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{DomainError, FieldError, Validator};
 use super::ids::{EnvironmentId, ScopeId};
-use super::paging::{Page, PageRequest};
+use super::paging::{COUNT_BOUND, Page, PageRequest, read_page};
 use super::text::optional_text;
 use crate::auth::principal::RESERVED_PREFIX;
 use crate::store::Store;
@@ -171,8 +171,9 @@ pub async fn get_scope(store: &Store, env: EnvironmentId, id: ScopeId) -> Result
 
 /// Lists scopes in creation order.
 pub async fn list_scopes(store: &Store, env: EnvironmentId, page: PageRequest) -> Result<Page<Scope>, DomainError> {
-    let items = store.list_scopes(env, page.after, page.limit + 1).await?;
-    Ok(Page::from_overfetch(items, page.limit, |s| s.id.as_uuid()))
+    let fetch = store.list_scopes(env, page);
+    let count = store.count_scopes(env, COUNT_BOUND);
+    Ok(read_page(page, |s: &Scope| s.id.as_uuid(), fetch, count).await?)
 }
 
 /// Every scope of the environment, for discovery and the consent page.

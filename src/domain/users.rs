@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{DomainError, FieldError, Validator};
 use super::ids::{EnvironmentId, UserId};
-use super::paging::{Page, PageRequest};
+use super::paging::{COUNT_BOUND, Page, PageRequest, read_page};
 use super::text::{email, optional_text, required_text};
 use crate::auth::password;
 use crate::store::Store;
@@ -145,8 +145,9 @@ pub async fn get_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<U
 
 /// Lists users in creation order.
 pub async fn list_users(store: &Store, env: EnvironmentId, page: PageRequest) -> Result<Page<User>, DomainError> {
-    let items = store.list_users(env, page.after, page.limit + 1).await?;
-    Ok(Page::from_overfetch(items, page.limit, |u| u.id.as_uuid()))
+    let fetch = store.list_users(env, page);
+    let count = store.count_users(env, COUNT_BOUND);
+    Ok(read_page(page, |u: &User| u.id.as_uuid(), fetch, count).await?)
 }
 
 /// Applies a partial update.

@@ -87,7 +87,8 @@ impl Geo {
             Ok(Some(city)) => {
                 location.city = english(&city.city.names);
                 location.state = city.subdivisions.first().and_then(|s| english(&s.names));
-                location.region = english(&city.continent.names);
+                // PingOne's `region` is sub-national; the continent is not a region of anything.
+                location.region = city.subdivisions.get(1).and_then(|s| english(&s.names));
                 location.country = english(&city.country.names);
             }
             Ok(None) => {}

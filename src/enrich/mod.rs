@@ -44,7 +44,7 @@ pub struct Location {
     pub city: Option<String>,
     /// English name of the first subdivision (state, province, England…).
     pub state: Option<String>,
-    /// English continent name, e.g. "North America".
+    /// Second-level subdivision (county, district), e.g. "Pierce County", when the database has one.
     pub region: Option<String>,
     /// English country name.
     pub country: Option<String>,

@@ -22,6 +22,33 @@ pub fn error_response(error: poem::Error, oauth_path: bool) -> Response {
     }
 }
 
+/// The 415 of a body sent as `sent` (`None`: no `Content-Type`), which is none of `accepted`.
+pub fn unsupported_media_type(sent: Option<&str>, accepted: &[&str]) -> ApiError {
+    let list = accepted.join(", ");
+    let sent = match sent {
+        Some(sent) => format!("The Content-Type '{}' is not accepted", sent.chars().take(100).collect::<String>()),
+        None => "The request has no Content-Type".to_owned(),
+    };
+    let message = if accepted.is_empty() {
+        format!("The request could not be completed. {sent}: this operation takes no request body.")
+    } else {
+        format!("The request could not be completed. {sent}: send the body as one of: {list}.")
+    };
+    let detail = if accepted.is_empty() {
+        "This operation takes no request body.".to_owned()
+    } else {
+        format!("'Content-Type' must be one of: {list}.")
+    };
+    let inner =
+        super::InnerError { allowed_values: accepted.iter().map(|s| (*s).to_owned()).collect(), ..Default::default() };
+    ApiError::new(ErrorCode::UnsupportedMediaType).with_message(message).with_inner_detail(
+        "INVALID_VALUE",
+        Some("Content-Type"),
+        detail,
+        inner,
+    )
+}
+
 /// Maps poem and poem-openapi's own errors (routing, parsing, auth) into the one format.
 fn framework_to_api(error: poem::Error) -> ApiError {
     use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};

@@ -7,7 +7,7 @@ mod edge;
 pub mod hydra;
 mod oauth;
 
-pub use edge::error_response;
+pub use edge::{error_response, unsupported_media_type};
 
 pub use oauth::{OAuthErrorBody, oauth_error_parts, oauth_error_response};
 
@@ -35,6 +35,12 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 412: an `If-Match` precondition failed.
+    PreconditionFailed,
+    /// 409: the request conflicts with another (an idempotency key in use or reused).
+    Conflict,
+    /// 422: an idempotency key was reused for a different request.
+    KeyReused,
     /// 408: the request body did not arrive in time.
     RequestTimeout,
     /// 413: the body is too large.
@@ -84,6 +90,21 @@ impl ErrorCode {
                 "INVALID_REQUEST",
                 "The request could not be completed. The HTTP method is not supported for this resource.",
             ),
+            PreconditionFailed => (
+                StatusCode::PRECONDITION_FAILED,
+                "INVALID_REQUEST",
+                "The request could not be completed. A precondition of the request was not met.",
+            ),
+            Conflict => (
+                StatusCode::CONFLICT,
+                "REQUEST_FAILED",
+                "The request could not be completed. It conflicts with another request.",
+            ),
+            KeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_REQUEST",
+                "The request could not be completed. Its idempotency key belongs to another request.",
+            ),
             RequestTimeout => (
                 StatusCode::REQUEST_TIMEOUT,
                 "INVALID_REQUEST",
@@ -123,11 +144,14 @@ impl ErrorCode {
 #[oai(rename_all = "camelCase")]
 pub struct InnerError {
     /// Attributes the filter supports.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub supported_attributes: Vec<String>,
-    /// Operators the filter supports.
-    #[oai(skip_serializing_if_is_empty)]
+    /// Operators the filter supports (for the attribute the filter named, when it named one).
+    #[oai(default, skip_serializing_if_is_empty)]
     pub supported_operators: Vec<String>,
+    /// Values the target accepts, e.g. the media types of a body.
+    #[oai(default, skip_serializing_if_is_empty)]
+    pub allowed_values: Vec<String>,
 }
 
 /// One specific problem with the request.
@@ -156,8 +180,7 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong, for a developer.
     pub message: String,
-    /// Specific problems, when known.
-    #[oai(skip_serializing_if_is_empty)]
+    /// Specific problems; empty when there is nothing more to say than `code` and `message`.
     pub details: Vec<ErrorDetail>,
 }
 
@@ -206,6 +229,23 @@ impl ApiError {
         self
     }
 
+    /// Adds a detail with extra facts.
+    pub fn with_inner_detail(
+        mut self,
+        code: &str,
+        target: Option<&str>,
+        message: impl Into<String>,
+        inner: InnerError,
+    ) -> Self {
+        self.body.details.push(ErrorDetail {
+            code: code.into(),
+            target: target.map(str::to_owned),
+            message: message.into(),
+            inner_error: Some(inner),
+        });
+        self
+    }
+
     /// Adds a `Retry-After` header (seconds).
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
@@ -247,7 +287,8 @@ fn field_detail(field: FieldError) -> ErrorDetail {
         FieldErrorKind::Uniqueness => "UNIQUENESS_VIOLATION",
         FieldErrorKind::InvalidFilter => "INVALID_FILTER",
     };
-    ErrorDetail { code: code.into(), target: Some(field.target), message: field.message, inner_error: None }
+    let target = (!field.target.is_empty()).then_some(field.target);
+    ErrorDetail { code: code.into(), target, message: field.message, inner_error: None }
 }
 
 impl From<DomainError> for ApiError {
@@ -264,7 +305,11 @@ impl From<DomainError> for ApiError {
                     code: "INVALID_FILTER".into(),
                     target: Some("filter".into()),
                     message,
-                    inner_error: Some(InnerError { supported_attributes, supported_operators }),
+                    inner_error: Some(InnerError {
+                        supported_attributes,
+                        supported_operators,
+                        ..InnerError::default()
+                    }),
                 });
                 api
             }

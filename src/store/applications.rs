@@ -5,11 +5,8 @@ use std::sync::Arc;
 use super::reads::ReadExt;
 use entities::application;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
 use serde_json::Value as Json;
-use uuid::Uuid;
 
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
@@ -19,6 +16,7 @@ use crate::domain::applications::{
     TokenAuthMethod,
 };
 use crate::domain::ids::{ApplicationId, EnvironmentId};
+use crate::domain::paging::PageRequest;
 
 /// What the token endpoint needs to authenticate a client.
 #[derive(Clone, Debug)]
@@ -205,14 +203,15 @@ impl Store {
     pub async fn list_applications(
         &self,
         env: EnvironmentId,
-        after: Option<Uuid>,
-        limit: u64,
+        page: PageRequest,
     ) -> Result<Vec<Application>, StoreError> {
-        let mut query = scoped(env).order_by_asc(application::Column::Id).limit(limit);
-        if let Some(after) = after {
-            query = query.filter(application::Column::Id.gt(after));
-        }
+        let query = super::paging::keyset(scoped(env), application::Column::Id, false, page);
         query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// How many applications the environment has, counting no further than `bound + 1`.
+    pub async fn count_applications(&self, env: EnvironmentId, bound: u64) -> Result<u64, StoreError> {
+        Ok(scoped(env).read_count_upto(&self.reads, bound).await?)
     }
 
     /// Writes every setting of `app` (not its secret). Disabling it ends its grants and moves its

@@ -17,6 +17,7 @@ use super::{Store, StoreError};
 use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::domain::paging::PageRequest;
 use crate::enrich::{Location, Software};
 
 fn status_name(status: ConsentStatus) -> &'static str {
@@ -190,28 +191,29 @@ impl Store {
         Ok(ApplicationId::from_uuid(row.id))
     }
 
-    /// Up to `limit` records newest first, strictly older than the cursor id.
+    /// One page of the records (newest first) of a user or of the environment, as `filter` keeps them.
     pub async fn list_consents(
         &self,
         env: EnvironmentId,
         user: Option<UserId>,
         filter: Option<&Filter>,
-        before: Option<Uuid>,
-        limit: u64,
+        page: PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Vec<Consent>, StoreError> {
-        let mut query = scoped(env);
-        if let Some(user) = user {
-            query = query.filter(consent::Column::UserId.eq(user.as_uuid()));
-        }
-        if let Some(filter) = filter {
-            query = query.filter(condition(env, filter, now));
-        }
-        if let Some(before) = before {
-            query = query.filter(consent::Column::Id.lt(before));
-        }
-        let rows = query.order_by_desc(consent::Column::Id).limit(limit).read_all(&self.reads).await?;
-        rows.into_iter().map(to_domain).collect()
+        let query = super::paging::keyset(matching(env, user, filter, now), consent::Column::Id, true, page);
+        query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// How many records [`Self::list_consents`] pages through, counting no further than `bound + 1`.
+    pub async fn count_consents(
+        &self,
+        env: EnvironmentId,
+        user: Option<UserId>,
+        filter: Option<&Filter>,
+        now: DateTime<Utc>,
+        bound: u64,
+    ) -> Result<u64, StoreError> {
+        Ok(matching(env, user, filter, now).read_count_upto(&self.reads, bound).await?)
     }
 
     /// One record of one user.
@@ -312,6 +314,23 @@ impl Store {
             .await?;
         rows.into_iter().map(to_domain).collect()
     }
+}
+
+/// The records of a user (or of the environment) that `filter` keeps.
+fn matching(
+    env: EnvironmentId,
+    user: Option<UserId>,
+    filter: Option<&Filter>,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<consent::Entity> {
+    let mut query = scoped(env);
+    if let Some(user) = user {
+        query = query.filter(consent::Column::UserId.eq(user.as_uuid()));
+    }
+    if let Some(filter) = filter {
+        query = query.filter(condition(env, filter, now));
+    }
+    query
 }
 
 /// The statements appending `batch`: its records and their scope index rows, in statements small

@@ -62,6 +62,10 @@ impl Store {
                 .exec(&self.db)
                 .await?
                 .rows_affected;
+            let keys_cutoff = now
+                .checked_sub_signed(super::idempotency::KEY_LIFETIME)
+                .ok_or_else(|| StoreError::Database(format!("{now} is too early to purge keys")))?;
+            removed += self.purge_idempotency_keys(env, keys_cutoff).await?;
             removed += revoked_token::Entity::delete_many()
                 .filter(revoked_token::Column::EnvironmentId.eq(env))
                 .filter(revoked_token::Column::ExpiresAt.lt(now))

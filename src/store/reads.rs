@@ -15,10 +15,10 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Expr, ValueType};
+use sea_orm::sea_query::{Alias, Expr, Query, ValueType};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QuerySelect, QueryTrait,
-    Select, TryGetableMany, TryIntoModel, Value,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QuerySelect,
+    QueryTrait, Select, TryGetableMany, TryIntoModel, Value,
 };
 
 use super::sqlite_reads::{Rows, SqliteReads};
@@ -70,6 +70,8 @@ pub(crate) trait ReadExt<E: EntityTrait> {
     async fn read_all(self, reads: &Reads) -> Result<Vec<E::Model>, DbErr>;
     /// How many rows match (for a query without `LIMIT`: on SQLite the count replaces the selection).
     async fn read_count(self, reads: &Reads) -> Result<u64, DbErr>;
+    /// How many rows match, counting no further than `bound + 1` (so the cost is bounded too).
+    async fn read_count_upto(self, reads: &Reads, bound: u64) -> Result<u64, DbErr>;
     /// The selected columns (after `select_only().column(…)`) of every matching row.
     async fn read_tuples<T: FromValues + TryGetableMany + Send + Sync>(self, reads: &Reads) -> Result<Vec<T>, DbErr>;
 }
@@ -104,6 +106,23 @@ where
             }
             Reads::Pool(db) => PaginatorTrait::count(self, db).await,
         }
+    }
+
+    async fn read_count_upto(self, reads: &Reads, bound: u64) -> Result<u64, DbErr> {
+        // SELECT COUNT(*) FROM (SELECT 1 FROM … WHERE … LIMIT bound + 1) AS bounded
+        let inner = self.select_only().expr(Expr::val(1)).limit(bound.saturating_add(1)).into_query();
+        let outer = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(inner, Alias::new("bounded")).to_owned();
+        let count: i64 = match reads {
+            Reads::Local(local) => {
+                let rows = local.rows(&DbBackend::Sqlite.build(&outer))?.values.into_iter().next().unwrap_or_default();
+                decode(rows.into_iter().next())?
+            }
+            Reads::Pool(db) => match db.query_one(&outer).await? {
+                Some(row) => row.try_get_by_index(0)?,
+                None => 0,
+            },
+        };
+        <u64 as TryFrom<i64>>::try_from(count).map_err(|e| DbErr::Type(e.to_string()))
     }
 
     async fn read_tuples<T: FromValues + TryGetableMany + Send + Sync>(self, reads: &Reads) -> Result<Vec<T>, DbErr> {

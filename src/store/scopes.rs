@@ -4,11 +4,11 @@ use super::reads::ReadExt;
 use entities::scope;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
 use super::error::{conflict_on, touched};
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, ScopeId};
+use crate::domain::paging::PageRequest;
 use crate::domain::scopes::{ConsentPolicy, Scope};
 
 fn policy_name(policy: ConsentPolicy) -> &'static str {
@@ -88,17 +88,14 @@ impl Store {
     }
 
     /// Up to `limit` scopes after the cursor id, in creation order.
-    pub async fn list_scopes(
-        &self,
-        env: EnvironmentId,
-        after: Option<Uuid>,
-        limit: u64,
-    ) -> Result<Vec<Scope>, StoreError> {
-        let mut query = scoped(env).order_by_asc(scope::Column::Id).limit(limit);
-        if let Some(after) = after {
-            query = query.filter(scope::Column::Id.gt(after));
-        }
+    pub async fn list_scopes(&self, env: EnvironmentId, page: PageRequest) -> Result<Vec<Scope>, StoreError> {
+        let query = super::paging::keyset(scoped(env), scope::Column::Id, false, page);
         query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// How many scopes the environment has, counting no further than `bound + 1`.
+    pub async fn count_scopes(&self, env: EnvironmentId, bound: u64) -> Result<u64, StoreError> {
+        Ok(scoped(env).read_count_upto(&self.reads, bound).await?)
     }
 
     /// The names among `names` that are scopes of the environment.

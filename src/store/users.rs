@@ -4,15 +4,13 @@ use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
 use entities::{browser_session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-};
-use uuid::Uuid;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, UserId};
+use crate::domain::paging::PageRequest;
 use crate::domain::users::User;
 
 pub(super) fn to_domain(row: user::Model) -> User {
@@ -73,17 +71,14 @@ impl Store {
     }
 
     /// Up to `limit` users after the cursor id, in id (creation) order.
-    pub async fn list_users(
-        &self,
-        env: EnvironmentId,
-        after: Option<Uuid>,
-        limit: u64,
-    ) -> Result<Vec<User>, StoreError> {
-        let mut query = scoped(env).order_by_asc(user::Column::Id).limit(limit);
-        if let Some(after) = after {
-            query = query.filter(user::Column::Id.gt(after));
-        }
+    pub async fn list_users(&self, env: EnvironmentId, page: PageRequest) -> Result<Vec<User>, StoreError> {
+        let query = super::paging::keyset(scoped(env), user::Column::Id, false, page);
         Ok(query.read_all(&self.reads).await?.into_iter().map(to_domain).collect())
+    }
+
+    /// How many users the environment has, counting no further than `bound + 1`.
+    pub async fn count_users(&self, env: EnvironmentId, bound: u64) -> Result<u64, StoreError> {
+        Ok(scoped(env).read_count_upto(&self.reads, bound).await?)
     }
 
     /// Writes every attribute of `u`; the password only when a new hash is given. A disabled user's

@@ -225,16 +225,62 @@ async fn paging_through_2500_records_with_inserts_between_pages_loses_and_repeat
 #[tokio::test]
 async fn limits_and_cursors_are_validated() {
     let f = fixture().await;
-    for query in ["limit=0", "limit=1001", "limit=-5"] {
+    for query in ["limit=0", "limit=-5"] {
         let body = f.app.get(&format!("{}?{query}", f.app.env_url("/oauthConsents")), 400).await;
         assert_eq!(body["details"][0]["target"], "limit", "{body}");
     }
+    // PingOne: a limit may not be honoured, clients trust `size`.
+    let clamped = f.app.get(&format!("{}?limit=1001", f.app.env_url("/oauthConsents")), 200).await;
+    assert_eq!(clamped["size"], 4);
     let body = f.app.get(&format!("{}?cursor=%24%24", f.app.env_url("/oauthConsents")), 400).await;
     assert_eq!(body["details"][0]["target"], "cursor");
     let two = f.app.get(&format!("{}?limit=2", f.app.env_url("/oauthConsents")), 200).await;
     assert_eq!(two["size"], 2);
+    assert!(two["_links"].get("prev").is_none(), "the first page has no prev: {two}");
     let rest = f.app.get(two["_links"]["next"]["href"].as_str().unwrap(), 200).await;
     assert_eq!(rest["size"], 2);
     assert!(rest["_links"].get("next").is_none());
+    let back = f.app.get(rest["_links"]["prev"]["href"].as_str().expect("prev"), 200).await;
+    assert_eq!(back["_embedded"], two["_embedded"], "prev leads back to the first page");
     let _ = &f.bob;
+}
+
+#[tokio::test]
+async fn count_is_the_total_the_filter_matches_and_size_is_the_page() {
+    // The reproduction: 13 records listed two at a time answered "count":2.
+    let app = TestApp::spawn().await;
+    let user = app.create_user("dana").await["id"].as_str().unwrap().to_owned();
+    for n in 0..13 {
+        let status = if n % 3 == 0 { "DECLINED" } else { "ACCEPTED" };
+        record(&app, &user, json!({"application":{"name":"externalApp"},"scope":["email"],"status":status})).await;
+    }
+    let list = app.env_url(&format!("/users/{user}/oauthConsents"));
+    let mut url = format!("{list}?limit=2");
+    let mut pages = 0;
+    loop {
+        let page = app.get(&url, 200).await;
+        assert_eq!(page["count"], 13, "{page}");
+        assert_eq!(page["size"], page["_embedded"]["oauthConsents"].as_array().unwrap().len());
+        pages += 1;
+        match page["_links"]["next"]["href"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 7);
+    let declined = app.get(&format!("{list}?limit=2&filter={}", query(r#"status eq "DECLINED""#)), 200).await;
+    assert_eq!((declined["count"].as_u64(), declined["size"].as_u64()), (Some(5), Some(2)), "{declined}");
+}
+
+#[tokio::test]
+async fn count_is_left_out_when_the_collection_is_larger_than_the_counting_bound() {
+    let app = TestApp::spawn().await;
+    let env = assent::domain::ids::EnvironmentId::parse(&app.env_id).unwrap();
+    assent::seed::seed(&app.state.store, env, 1, 1001).await.expect("seed");
+    let page = app.get(&format!("{}?limit=5", app.env_url("/oauthConsents")), 200).await;
+    assert_eq!(page["size"], 5);
+    assert!(page.get("count").is_none(), "above 1000 the total is not counted: {}", page["count"]);
+    let filtered = format!("{}?limit=5&filter={}", app.env_url("/oauthConsents"), query(r#"status eq "DECLINED""#));
+    let page = app.get(&filtered, 200).await;
+    assert_eq!(page["count"], 100, "a filter narrowing it below the bound is counted");
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, has_detail};
 
-const ACCEPT: &str = "application/vnd.pingidentity.consent.accept+json";
+pub const ACCEPT: &str = "application/vnd.pingidentity.consent.accept+json";
 const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// PingOne's own request example.
@@ -212,8 +212,22 @@ async fn invalid_bodies_name_the_field_and_store_nothing() {
             "INVALID_VALUE",
             "application.appType",
         ),
-        (json!({"application":{"name":"x"},"status":"ACCEPTED"}), "REQUIRED_VALUE", "scope"),
-        (json!({"application":{"name":"x"},"scope":[],"status":"ACCEPTED"}), "INVALID_VALUE", "scope"),
+        (
+            json!({"application":{"name":"x","id":uuid::Uuid::now_v7().to_string(),"appType":"EXTERNAL"},"status":"ACCEPTED"}),
+            "INVALID_VALUE",
+            "application.id",
+        ),
+        (
+            json!({"application":{"name":"x"},"status":"ACCEPTED","consentedAt":"2026-01-01T00:00:00Z"}),
+            "INVALID_VALUE",
+            "consentedAt",
+        ),
+        (
+            json!({"application":{"name":"x"},"status":"ACCEPTED","location":{"city":"Paris"}}),
+            "INVALID_VALUE",
+            "location",
+        ),
+        (json!({"application":{"name":"x","colour":"red"},"status":"ACCEPTED"}), "INVALID_VALUE", "application.colour"),
         (json!({"application":{"name":"x"},"scope":["a b"],"status":"ACCEPTED"}), "INVALID_VALUE", "scope[0]"),
         (json!({"application":{"name":"x"},"scope":"openid","status":"ACCEPTED"}), "INVALID_VALUE", "scope"),
         (
@@ -247,6 +261,77 @@ async fn invalid_bodies_name_the_field_and_store_nothing() {
     assert_error(&out, "INVALID_REQUEST");
     let list = app.get(&app.env_url(&format!("/users/{user_id}/oauthConsents")), 200).await;
     assert_eq!(list["count"], 0, "nothing stored half-way: {list}");
+}
+
+/// The (code, target) pairs of an error's details.
+fn details(error: &Value) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = error["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap_or("").to_owned(), d["target"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test]
+async fn every_problem_of_a_body_is_reported_at_once() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("gwen").await;
+    let user_id = user["id"].as_str().unwrap();
+    let pair = |code: &str, target: &str| (code.to_owned(), target.to_owned());
+    // The reproduction: `{}` answered only the `status` error.
+    let (status, _, out) = post_consent(&app, user_id, "{}", ACCEPT, &[]).await;
+    assert_eq!(status, 400, "{out}");
+    assert_error(&out, "INVALID_DATA");
+    assert_eq!(details(&out), vec![pair("REQUIRED_VALUE", "application"), pair("REQUIRED_VALUE", "status")]);
+
+    let body = json!({
+        "application": {"appType": "PINGONE", "colour": "red"},
+        "scope": "openid",
+        "status": "MAYBE",
+        "consentedAt": "2026-01-01T00:00:00Z",
+        "browser": {"name": 7},
+        "expiresAt": "2001-01-01T00:00:00Z",
+    });
+    let (status, _, out) = post_consent(&app, user_id, &body.to_string(), ACCEPT, &[]).await;
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(
+        details(&out),
+        vec![
+            pair("INVALID_VALUE", "application.colour"),
+            pair("INVALID_VALUE", "browser.name"),
+            pair("INVALID_VALUE", "consentedAt"),
+            pair("INVALID_VALUE", "expiresAt"),
+            pair("INVALID_VALUE", "scope"),
+            pair("INVALID_VALUE", "status"),
+            pair("REQUIRED_VALUE", "application.id"),
+        ],
+        "{out}"
+    );
+    let list = app.get(&app.env_url(&format!("/users/{user_id}/oauthConsents")), 200).await;
+    assert_eq!(list["count"], 0, "nothing stored: {list}");
+}
+
+#[tokio::test]
+async fn scope_is_optional_and_a_registered_applications_name_must_be_its_own() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("hana").await;
+    let user_id = user["id"].as_str().unwrap();
+    let out = record(&app, user_id, json!({"application":{"name":"Newsletter"},"status":"ACCEPTED"})).await;
+    assert_eq!(out["scope"], json!([]), "PingOne marks scope optional: {out}");
+
+    let printer = app
+        .create_app(json!({"name":"Printer","type":"WEB_APP","redirectUris":["https://printer.example.com/cb"]}))
+        .await;
+    let printer_id = printer["id"].as_str().unwrap();
+    let same = json!({"application":{"id":printer_id,"name":"Printer"},"scope":["openid"],"status":"ACCEPTED"});
+    assert_eq!(record(&app, user_id, same).await["applicationName"], "Printer");
+    let other = json!({"application":{"id":printer_id,"name":"Scanner"},"scope":["openid"],"status":"ACCEPTED"});
+    let (status, _, out) = post_consent(&app, user_id, &other.to_string(), ACCEPT, &[]).await;
+    assert_eq!(status, 400, "{out}");
+    assert!(has_detail(&out, "INVALID_VALUE", "application.name"), "{out}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::consents_record::{record, seed_body};
 use crate::helpers::{TestApp, assert_error};
 
-const REVOKE: &str = "application/vnd.pingidentity.consent.revoke+json";
+pub const REVOKE: &str = "application/vnd.pingidentity.consent.revoke+json";
 
 async fn patch(app: &TestApp, url: &str, content_type: &str, body: &str) -> (u16, Value) {
     let response = app

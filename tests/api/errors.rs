@@ -68,8 +68,23 @@ async fn a_body_of_another_media_type_is_unsupported_media_type() {
     let answer = post_users_raw(&app, Some("text/plain"), r#"{"username":"x"}"#).await;
     let body = api_error(&answer, 415, "INVALID_REQUEST");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("text/plain")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("one of: application/json")), "{body}");
+    assert_eq!(body["details"][0]["target"], "Content-Type", "{body}");
+    assert_eq!(body["details"][0]["innerError"]["allowedValues"], json!(["application/json"]), "{body}");
     let answer = post_users_raw(&app, Some("application/x-www-form-urlencoded"), "username=x").await;
     api_error(&answer, 415, "INVALID_REQUEST");
+    // The records API names both of its media types.
+    let user = app.create_user("kim").await;
+    let records = app.env_url(&format!("/users/{}/oauthConsents", user["id"].as_str().unwrap()));
+    let answer =
+        Answer::of(app.client.post(&records).bearer_auth(&app.token).header("Content-Type", "text/csv").body("a"))
+            .await;
+    let body = api_error(&answer, 415, "INVALID_REQUEST");
+    assert_eq!(
+        body["details"][0]["innerError"]["allowedValues"],
+        json!(["application/vnd.pingidentity.consent.accept+json", "application/json"]),
+        "{body}"
+    );
     // Parameters such as charset do not matter.
     let answer = post_users_raw(&app, Some("application/json; charset=utf-8"), r#"{"username":"x"}"#).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
@@ -80,7 +95,8 @@ async fn a_body_without_content_type_is_unsupported_media_type() {
     let app = TestApp::spawn().await;
     let answer = post_users_raw(&app, None, r#"{"username":"x"}"#).await;
     let body = api_error(&answer, 415, "INVALID_REQUEST");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("Content-Type")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("no Content-Type")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("application/json")), "{body}");
     assert_eq!(app.get(&app.env_url("/users"), 200).await["count"], 0);
 }
 
@@ -101,15 +117,23 @@ async fn an_unknown_route_is_not_found() {
 #[tokio::test]
 async fn an_unsupported_method_is_method_not_allowed() {
     let app = TestApp::spawn().await;
+    let user = app.create_user("kim").await;
+    let records = app.env_url(&format!("/users/{}/oauthConsents", user["id"].as_str().unwrap()));
+    let record = format!("{records}/{}", uuid::Uuid::now_v7());
+    let hydra = format!("{}/{}/admin/oauth2/auth/sessions/consent", app.base, app.env_id);
     let cases = [
-        (Method::PUT, app.env_url(""), Some(json!({"name": "x"}))),
-        (Method::DELETE, app.env_url(""), None),
-        (Method::DELETE, app.env_url("/users"), None),
-        (Method::PUT, app.env_url("/users"), Some(json!([]))),
-        (Method::PATCH, app.env_url("/applications"), Some(json!({}))),
-        (Method::GET, format!("{}/{}/as/token", app.base, app.env_id), None),
+        (Method::PUT, app.env_url(""), Some(json!({"name": "x"})), "GET, HEAD, PATCH"),
+        (Method::DELETE, app.env_url(""), None, "GET, HEAD, PATCH"),
+        (Method::DELETE, app.env_url("/users"), None, "GET, HEAD, POST"),
+        (Method::PUT, app.env_url("/users"), Some(json!([])), "GET, HEAD, POST"),
+        (Method::PATCH, app.env_url("/applications"), Some(json!({})), "GET, HEAD, POST"),
+        (Method::GET, format!("{}/{}/as/token", app.base, app.env_id), None, "POST"),
+        (Method::PUT, records.clone(), None, "GET, HEAD, POST"),
+        (Method::DELETE, record.clone(), None, "GET, HEAD, PATCH"),
+        (Method::POST, record, None, "GET, HEAD, PATCH"),
+        (Method::PUT, hydra, None, "GET, HEAD, DELETE"),
     ];
-    for (method, url, body) in cases {
+    for (method, url, body, allow) in cases {
         let mut request = app.client.request(method.clone(), &url).bearer_auth(&app.token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -117,6 +141,7 @@ async fn an_unsupported_method_is_method_not_allowed() {
         let answer = Answer::of(request).await;
         assert_eq!(answer.status, 405, "{method} {url}: {}", answer.text);
         api_error(&answer, 405, "INVALID_REQUEST");
+        assert_eq!(answer.header("Allow"), Some(allow), "{method} {url}");
     }
 }
 

@@ -213,7 +213,13 @@ async fn no_operation_of_the_spec_serves_another_environment_or_shows_its_data()
     let b = app.other_environment().await;
     // B's worker credentials, and a token of B's that carries a user with every self-service scope.
     let b_env = assent::domain::ids::EnvironmentId::parse(&b.env_id).unwrap();
-    let b_client = app.state.store.list_applications(b_env, None, 10).await.unwrap()[0].clone();
+    let b_client = app
+        .state
+        .store
+        .list_applications(b_env, assent::domain::paging::PageRequest { limit: 10, position: None })
+        .await
+        .unwrap()[0]
+        .clone();
     let b_secret = app
         .state
         .secrets

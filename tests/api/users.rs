@@ -266,9 +266,10 @@ async fn paging_follows_next_links_through_every_user_in_creation_order() {
     loop {
         let page = app.get(&url, 200).await;
         let ids = page_ids(&page);
-        assert_eq!(page["count"], ids.len());
+        assert_eq!(page["count"], 25, "count is the collection's total: {page}");
         assert_eq!(page["size"], ids.len());
         assert!(page["_links"]["self"]["href"].as_str().is_some_and(|h| h.contains("limit=10")), "{page}");
+        assert_eq!(page["_links"].get("prev").is_some(), !seen.is_empty(), "prev on every page but the first: {page}");
         sizes.push(ids.len());
         seen.extend(ids);
         match page["_links"]["next"]["href"].as_str() {
@@ -282,6 +283,18 @@ async fn paging_follows_next_links_through_every_user_in_creation_order() {
     }
     assert_eq!(sizes, vec![10, 10, 5]);
     assert_eq!(seen, created, "every user once, in creation order");
+
+    // Back from the last page with `prev` links: the same pages in reverse.
+    let mut back = Vec::new();
+    let mut prev = app.get(&url, 200).await["_links"]["prev"]["href"].as_str().map(str::to_owned);
+    while let Some(link) = prev {
+        let page = app.get(&link, 200).await;
+        back.push(page_ids(&page));
+        prev = page["_links"]["prev"]["href"].as_str().map(str::to_owned);
+        assert!(page["_links"]["next"]["href"].is_string(), "a page reached backwards has a next: {page}");
+        assert!(back.len() <= 2, "too many pages back");
+    }
+    assert_eq!(back, vec![created[10..20].to_vec(), created[..10].to_vec()]);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 25);
 
     // Without a limit, one page of up to 100 holds them all.
@@ -321,10 +334,15 @@ async fn users_created_while_paging_are_neither_lost_nor_repeated() {
 }
 
 #[tokio::test]
-async fn a_limit_outside_1_to_1000_is_refused() {
+async fn a_limit_below_1_is_refused_and_one_above_1000_is_served_1000() {
     let app = TestApp::spawn().await;
     app.create_user("kim").await;
-    for limit in ["0", "1001", "-1"] {
+    for limit in ["1001", "1000000"] {
+        let page = app.get(&app.env_url(&format!("/users?limit={limit}")), 200).await;
+        assert_eq!(page["size"], 1);
+        assert!(page["_links"]["self"]["href"].as_str().unwrap().contains("limit=1000"), "{page}");
+    }
+    for limit in ["0", "-1"] {
         let error = app.get(&app.env_url(&format!("/users?limit={limit}")), 400).await;
         assert_error(&error, "INVALID_DATA");
         assert!(has_detail(&error, "INVALID_VALUE", "limit"), "limit={limit}: {error}");

@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
         body_bytes: config.request_body_limit,
         body_timeout: Duration::from_millis(config.body_read_timeout_ms),
     };
-    let app = Route::new().at("/", get(ok).post(ok)).at("/*path", get(ok).post(ok)).around(middleware::wrapper(limits));
+    let app = Route::new()
+        .at("/", get(ok).post(ok))
+        .at("/*path", get(ok).post(ok))
+        .around(middleware::wrapper(limits, Default::default()));
     // Served by the same connection handling as Assent.
     let connections = ConnectionLimits {
         header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::page_parts;
+use super::types::{PageParts, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::applications as apps;
 use crate::domain::ids::ApplicationId;
@@ -68,19 +68,18 @@ impl ApplicationsApi {
         state: Data<&AppState>,
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
-        /// Page size, 1 to 1000.
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<Json<ApplicationsPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = apps::list_applications(&state.store, env, page_request).await?;
         let base = state.url(&format!("/v1/environments/{env}/applications"));
-        let (links, items) =
-            page_parts(&base, page_request, cursor.0.as_deref(), page, |a| ApplicationOut::new(&state, a));
-        let count = items.len();
-        Ok(Json(ApplicationsPage { links, embedded: EmbeddedApplications { applications: items }, count, size: count }))
+        let parts = page_parts(&base, page_request, cursor.0.as_deref(), page, &[], |a| ApplicationOut::new(&state, a));
+        let PageParts { links, items, count, size } = parts;
+        Ok(Json(ApplicationsPage { links, embedded: EmbeddedApplications { applications: items }, count, size }))
     }
 
     /// Read one application

@@ -235,8 +235,9 @@ pub struct ApplicationsPage {
     /// The applications.
     #[oai(rename = "_embedded")]
     pub embedded: EmbeddedApplications,
-    /// Applications in this page.
-    pub count: usize,
+    /// Applications in the whole collection, when there are at most 1000; absent when there are more.
+    #[oai(skip_serializing_if_is_none)]
+    pub count: Option<u64>,
     /// Applications in this page.
     pub size: usize,
 }

@@ -14,17 +14,18 @@ use std::collections::HashMap;
 use chrono::Utc;
 use poem::Request;
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 
 use super::client::request_context;
-use super::json::{JsonBody, JsonOut};
+use super::etag::{TaggedJson, require_match};
+use super::json::{JsonBody, JsonOut, LenientJsonBody};
 use super::security::BearerToken;
 use super::types::{IdRef, Link, collection_links};
 use super::{ApiTags, admin_env, resource_id};
 use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
 use crate::domain::applications::Application;
-use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery};
+use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
@@ -34,9 +35,9 @@ use crate::state::AppState;
 #[derive(ApiRequest)]
 pub enum RecordBody {
     /// PingOne's media type.
-    Accept(JsonBody<ConsentAcceptIn, AcceptMedia>),
+    Accept(LenientJsonBody<ConsentAcceptIn, AcceptMedia>),
     /// Plain JSON.
-    Json(JsonBody<ConsentAcceptIn>),
+    Json(LenientJsonBody<ConsentAcceptIn>),
 }
 
 /// A revocation, in either accepted media type.
@@ -50,10 +51,59 @@ pub enum RevokeBody {
 
 /// Answer of recording a consent.
 #[derive(ApiResponse)]
+#[allow(dead_code)] // The 409 and 422 variants document answers of the idempotency layer.
 pub enum Recorded {
     /// The record was appended to the ledger.
     #[oai(status = 201)]
-    Created(JsonOut<ConsentOut>, #[oai(header = "Location")] String),
+    Created(
+        TaggedJson<ConsentOut>,
+        #[oai(header = "Location")] String,
+        /// The record's entity tag, for `If-Match` / `If-None-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// The first request with this `Idempotency-Key` is still running; retry after `Retry-After`.
+    #[oai(status = 409)]
+    KeyInUse(poem_openapi::payload::Json<crate::error::ErrorBody>),
+    /// This `Idempotency-Key` was used for a different request.
+    #[oai(status = 422)]
+    KeyReused(poem_openapi::payload::Json<crate::error::ErrorBody>),
+}
+
+/// Answer of reading one record.
+#[derive(ApiResponse)]
+pub enum ConsentRead {
+    /// The record.
+    #[oai(status = 200)]
+    Ok(
+        TaggedJson<ConsentOut>,
+        /// The entity tag of this version of the record.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// The record is still the version `If-None-Match` names.
+    #[oai(status = 304)]
+    NotModified(
+        /// The entity tag of the current version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+/// Answer of revoking a record.
+#[derive(ApiResponse)]
+pub enum Revoked {
+    /// The record as it is now.
+    #[oai(status = 200)]
+    Ok(
+        TaggedJson<ConsentOut>,
+        /// The entity tag of the record's new version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// `If-Match` names a version the record no longer is: nothing was changed.
+    #[oai(status = 412)]
+    PreconditionFailed(poem_openapi::payload::Json<crate::error::ErrorBody>),
 }
 
 /// Consent records.
@@ -147,11 +197,11 @@ async fn list(
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))
         .collect();
-    let links =
-        collection_links(&base, page_request.limit, params.cursor.as_deref(), page.next_cursor.as_deref(), &extra);
+    let links = collection_links(&base, page_request.limit, params.cursor.as_deref(), &page, &extra);
+    let count = page.total;
     let items = render(state, env, page.items, expand).await?;
-    let count = items.len();
-    Ok(JsonOut(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size: count }))
+    let size = items.len();
+    Ok(JsonOut(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size }))
 }
 
 #[OpenApi(tag = "ApiTags::Consents")]
@@ -163,12 +213,18 @@ impl ConsentsApi {
     /// Browser, operating system and device come from the `User-Agent` unless the body gives them;
     /// `location` comes from the client address (the `X-Forwarded-For` of a trusted proxy).
     /// An `EXTERNAL` application gets a stable id per environment and name.
+    ///
+    /// Send an `Idempotency-Key` to make retries safe: a retry with the same key and body within
+    /// 24 hours gets the first answer again (same record, `201`, `Idempotent-Replayed: true`)
+    /// instead of a second record; the same key with another body gets `422`; a retry while the
+    /// first request is still running waits for it (up to 10 s, then `409` with `Retry-After`).
     /// **Permissions:** a worker token of this environment.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents",
         method = "post",
         operation_id = "consents.record"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn record_consent(
         &self,
         state: Data<&AppState>,
@@ -176,20 +232,25 @@ impl ConsentsApi {
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
         #[oai(name = "userId")] user_id: Path<String>,
+        /// Makes the request safe to retry: 1 to 255 printable ASCII characters, unique per request
+        /// (a UUID). Handled before this operation runs; every POST of the API takes it.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
         body: RecordBody,
     ) -> Result<Recorded, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let user = resource_id(&user_id, UserId::parse)?;
-        let input = match body {
-            RecordBody::Accept(b) => b.into_inner(),
-            RecordBody::Json(b) => b.into_inner(),
+        let draft = match body {
+            RecordBody::Accept(b) => b.value.into_draft(b.problems),
+            RecordBody::Json(b) => b.value.into_draft(b.problems),
         };
-        let draft = ConsentDraft::from(input);
         let context = request_context(request, &state.trusted_proxies);
         let consent = consents::record_consent(&state.store, &state.enricher, env, user, draft, context).await?;
         let out = ConsentOut::new(&state, consent, Utc::now());
         let location = out.links.self_.href.clone();
-        Ok(Recorded::Created(JsonOut(out), location))
+        let tagged = TaggedJson::new(&out)?;
+        let etag = tagged.etag().to_owned();
+        Ok(Recorded::Created(tagged, location, etag))
     }
 
     /// List a user's consents
@@ -211,9 +272,9 @@ impl ConsentsApi {
         filter: Query<Option<String>>,
         /// `applications` to embed each record's application.
         expand: Query<Option<String>>,
-        /// Page size, 1 to 1000 (default 100).
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
@@ -236,9 +297,9 @@ impl ConsentsApi {
         filter: Query<Option<String>>,
         /// `applications` to embed each record's application.
         expand: Query<Option<String>>,
-        /// Page size, 1 to 1000 (default 100).
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
@@ -286,12 +347,16 @@ impl ConsentsApi {
 
     /// Read one consent
     ///
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// The answer carries a strong `ETag`; send it back in `If-None-Match` to get `304 Not Modified`
+    /// while the record (as this request would render it) is unchanged, or in `If-Match` on the
+    /// revoking PATCH. **Permissions:** a worker token, or the user's own token with
+    /// `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "get",
         operation_id = "consents.read"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn read_consent(
         &self,
         state: Data<&AppState>,
@@ -301,13 +366,22 @@ impl ConsentsApi {
         #[oai(name = "consentId")] consent_id: Path<String>,
         /// `applications` to embed the record's application.
         expand: Query<Option<String>>,
-    ) -> Result<JsonOut<ConsentOut>, ApiError> {
+        /// Entity tags of versions the client has; a match answers 304 without a body.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<ConsentRead, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
         let expand = wants_applications(expand.0.as_deref())?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let record = consents::get_consent(&state.store, env, user, id).await?;
         let mut rendered = render(&state, env, vec![record], expand).await?;
-        rendered.pop().map(JsonOut).ok_or_else(|| ApiError::unexpected("rendering lost the record"))
+        let out = rendered.pop().ok_or_else(|| ApiError::unexpected("rendering lost the record"))?;
+        let tagged = TaggedJson::new(&out)?;
+        let etag = tagged.etag().to_owned();
+        if tagged.none_match_hit(if_none_match.0.as_deref()) {
+            return Ok(ConsentRead::NotModified(etag));
+        }
+        Ok(ConsentRead::Ok(tagged, etag))
     }
 
     /// Revoke a consent
@@ -315,13 +389,15 @@ impl ConsentsApi {
     /// PATCH with `application/vnd.pingidentity.consent.revoke+json` (or `application/json`) and
     /// `{"status": "REVOKED"}`. The record stays in the ledger with status `REVOKED`; `consentedAt` and
     /// everything else is kept, `updatedAt` moves. Revoking a revoked record changes nothing; a
-    /// `DECLINED` record cannot be revoked. **Permissions:** a worker token, or the user's own token
-    /// with `p1:update:oauthConsents`.
+    /// `DECLINED` record cannot be revoked. With `If-Match` (the `ETag` of a read), the revocation
+    /// happens only if the record is still that version: otherwise `412`. **Permissions:** a worker
+    /// token, or the user's own token with `p1:update:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "patch",
         operation_id = "consents.revoke"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn revoke_consent(
         &self,
         state: Data<&AppState>,
@@ -329,8 +405,11 @@ impl ConsentsApi {
         #[oai(name = "envId")] env_id: Path<String>,
         #[oai(name = "userId")] user_id: Path<String>,
         #[oai(name = "consentId")] consent_id: Path<String>,
+        /// The `ETag` the change is conditional on (`*`: any version).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: RevokeBody,
-    ) -> Result<JsonOut<ConsentOut>, ApiError> {
+    ) -> Result<Revoked, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, UPDATE_CONSENTS_SCOPE)?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let input = match body {
@@ -344,7 +423,14 @@ impl ConsentsApi {
                 "Only {\"status\": \"REVOKED\"} is accepted here.",
             ));
         }
+        if let Some(if_match) = if_match.0.as_deref() {
+            let current = consents::get_consent(&state.store, env, user, id).await?;
+            let current = TaggedJson::new(&ConsentOut::new(&state, current, Utc::now()))?;
+            require_match(Some(if_match), current.etag())?;
+        }
         let record = consents::revoke_consent(&state.store, env, user, id).await?;
-        Ok(JsonOut(ConsentOut::new(&state, record, Utc::now())))
+        let tagged = TaggedJson::new(&ConsentOut::new(&state, record, Utc::now()))?;
+        let etag = tagged.etag().to_owned();
+        Ok(Revoked::Ok(tagged, etag))
     }
 }

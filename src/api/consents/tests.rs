@@ -26,7 +26,7 @@ fn record(full: bool) -> Consent {
             remote_ip: "2001:db8::1".parse().expect("ip"),
             city: full.then(|| "London".into()),
             state: full.then(|| "England".into()),
-            region: full.then(|| "Europe".into()),
+            region: full.then(|| "Greater London".into()),
             country: full.then(|| "United Kingdom".into()),
         },
         consented_at: now,
@@ -71,17 +71,25 @@ fn consent_out_serialises_the_same_both_ways() {
 
 #[test]
 fn pages_and_effective_consent_serialise_the_same_both_ways() {
+    let cursors = crate::domain::paging::Page::<()> {
+        items: vec![],
+        next_cursor: Some("def".into()),
+        prev_cursor: Some("abc".into()),
+        total: None,
+    };
     let page = ConsentsPage {
-        links: crate::api::types::collection_links("http://x/c", 2, Some("abc"), Some("def"), &[("filter", "a b")]),
+        links: crate::api::types::collection_links("http://x/c", 2, Some("abc"), &cursors, &[("filter", "a b")]),
         embedded: EmbeddedConsents { oauth_consents: vec![render(record(true), false), render(record(false), true)] },
-        count: 2,
+        count: None,
         size: 2,
     };
     same(&page);
+    let alone =
+        crate::domain::paging::Page::<()> { items: vec![], next_cursor: None, prev_cursor: None, total: Some(0) };
     let empty = ConsentsPage {
-        links: crate::api::types::collection_links("http://x/c", 2, None, None, &[]),
+        links: crate::api::types::collection_links("http://x/c", 2, None, &alone, &[]),
         embedded: EmbeddedConsents { oauth_consents: vec![] },
-        count: 0,
+        count: Some(0),
         size: 0,
     };
     same(&empty);

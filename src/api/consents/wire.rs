@@ -5,7 +5,7 @@ use poem_openapi::Object;
 pub use super::enums::*;
 
 use crate::api::json::MediaType;
-use crate::api::types::{CollectionLinks, IdRef, Link, Timestamp};
+use crate::api::types::{CollectionLinks, IdRef, Link, Required, Timestamp};
 use crate::domain::consents::{Consent, ConsentDraft, ConsentStatus, EffectiveStatus, SoftwareDraft};
 use crate::enrich::Software;
 use crate::state::AppState;
@@ -27,11 +27,13 @@ impl MediaType for RevokeMedia {
 /// Which application the consent is for.
 #[derive(Clone, Debug, Default, Object, serde::Deserialize)]
 #[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsentApplicationIn {
-    /// Id of an application of this environment (required for `PINGONE`).
+    /// Id of an application of this environment (required for `PINGONE`; refused for `EXTERNAL`,
+    /// whose id the service assigns).
     pub id: Option<String>,
-    /// Name of an external application (required for `EXTERNAL`).
+    /// Name of an external application (required for `EXTERNAL`). For `PINGONE` it may be given
+    /// only as the application's registered name.
     pub name: Option<String>,
     /// `PINGONE` or `EXTERNAL`; inferred from `id` / `name` when omitted.
     pub app_type: Option<ApplicationType>,
@@ -39,6 +41,7 @@ pub struct ConsentApplicationIn {
 
 /// A browser or operating system.
 #[derive(Clone, Debug, Default, Object, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct SoftwareIo {
     /// Name, e.g. `Chrome`, `Mac OS`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +60,7 @@ impl From<Software> for SoftwareIo {
 
 /// The device.
 #[derive(Clone, Debug, Default, Object, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceIo {
     /// `desktop`, `mobile`, `tablet`, `bot`, or what the client says.
     #[oai(rename = "type")]
@@ -64,17 +68,21 @@ pub struct DeviceIo {
     pub device_type: Option<String>,
 }
 
-/// A consent to record.
+/// A consent to record. Fields the server sets (`id`, `consentedAt`, `updatedAt`, `location`,
+/// `source`, …) and unknown fields are refused with `INVALID_VALUE`, every problem of the body in
+/// one answer.
 #[derive(Clone, Debug, Object, serde::Deserialize)]
 #[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsentAcceptIn {
     /// The application consented to.
-    pub application: Option<ConsentApplicationIn>,
-    /// Scopes consented to (or declined); duplicates are dropped, order is kept.
+    #[serde(default)]
+    pub application: Required<ConsentApplicationIn>,
+    /// Scopes consented to (or declined); duplicates are dropped, order is kept. Defaults to none.
     pub scope: Option<Vec<String>>,
     /// `ACCEPTED` or `DECLINED`.
-    pub status: Decision,
+    #[serde(default)]
+    pub status: Required<Decision>,
     /// The browser, when the client knows better than its User-Agent.
     pub browser: Option<SoftwareIo>,
     /// The operating system, when the client knows better than its User-Agent.
@@ -87,20 +95,25 @@ pub struct ConsentAcceptIn {
     pub user: Option<IdRef>,
 }
 
-impl From<ConsentAcceptIn> for ConsentDraft {
-    fn from(input: ConsentAcceptIn) -> Self {
-        let application = input.application.unwrap_or_default();
+impl ConsentAcceptIn {
+    /// The draft the domain validates, carrying what could not be read from the body.
+    pub fn into_draft(self, problems: Vec<crate::domain::error::FieldError>) -> ConsentDraft {
+        let application = self.application.0;
+        let named = application.is_some();
+        let application = application.unwrap_or_default();
         ConsentDraft {
+            application_named: named,
             application_id: application.id,
             application_name: application.name,
             application_kind: application.app_type.map(Into::into),
-            scopes: input.scope,
-            status: Some(input.status.into()),
-            browser: input.browser.map(|b| SoftwareDraft { name: b.name, version: b.version }),
-            operating_system: input.operating_system.map(|o| SoftwareDraft { name: o.name, version: o.version }),
-            device_type: input.device.and_then(|d| d.device_type),
-            expires_at: input.expires_at.map(|t| t.0),
-            body_user_id: input.user.map(|u| u.id),
+            scopes: self.scope,
+            status: self.status.0.map(Into::into),
+            browser: self.browser.map(|b| SoftwareDraft { name: b.name, version: b.version }),
+            operating_system: self.operating_system.map(|o| SoftwareDraft { name: o.name, version: o.version }),
+            device_type: self.device.and_then(|d| d.device_type),
+            expires_at: self.expires_at.map(|t| t.0),
+            body_user_id: self.user.map(|u| u.id),
+            problems,
         }
     }
 }
@@ -112,7 +125,8 @@ pub struct ConsentRevokeIn {
     pub status: String,
 }
 
-/// Where the consent was given.
+/// Where the consent was given. All five keys are always present; those the GeoIP database cannot
+/// tell are `null`.
 #[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
@@ -120,20 +134,16 @@ pub struct LocationOut {
     /// Client IP address (the TCP peer, or the forwarded address behind a trusted proxy).
     pub remote_ip: String,
     /// City.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub city: Option<String>,
-    /// First subdivision (state, province, region of a country).
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// First-level subdivision: state, province, or a country of the United Kingdom.
+    #[oai(nullable)]
     pub state: Option<String>,
-    /// Continent.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Second-level subdivision (county, district) when the GeoIP database has one.
+    #[oai(nullable)]
     pub region: Option<String>,
     /// Country.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub country: Option<String>,
 }
 
@@ -309,7 +319,7 @@ pub struct EmbeddedConsents {
 /// A page of consent records.
 #[derive(Clone, Debug, Object, serde::Serialize)]
 pub struct ConsentsPage {
-    /// `self` and, when there are more, `next`.
+    /// `self`, and `next` / `prev` when there are pages after / before this one.
     #[oai(rename = "_links")]
     #[serde(rename = "_links")]
     pub links: CollectionLinks,
@@ -317,8 +327,10 @@ pub struct ConsentsPage {
     #[oai(rename = "_embedded")]
     #[serde(rename = "_embedded")]
     pub embedded: EmbeddedConsents,
-    /// Records in this page.
-    pub count: usize,
+    /// Records the filter matches in all pages, when there are at most 1000; absent when there are more.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
     /// Records in this page.
     pub size: usize,
 }

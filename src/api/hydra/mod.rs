@@ -13,6 +13,7 @@ use poem::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::routes::RouteTable;
 use super::security::bearer_token;
 use crate::auth::tokens::TokenError;
 use crate::domain::applications::{Application, GrantType, ResponseType, TokenAuthMethod};
@@ -132,10 +133,28 @@ fn client_json(app: &Application) -> Value {
         "updated_at": app.updated_at.to_rfc3339(),
     })
 }
+
+/// Where the challenge API lives.
+const BASE: &str = "/:envId/admin/oauth2/auth";
+
+/// The challenge API's routes and methods, as [`routes`] registers them, for `Allow` and 415 answers.
+pub fn route_table(table: RouteTable) -> RouteTable {
+    use poem::http::Method;
+    const JSON: &[&str] = &["application/json"];
+    table
+        .with(&format!("{BASE}/requests/login"), &[Method::GET], &[])
+        .with(&format!("{BASE}/requests/login/accept"), &[Method::PUT], JSON)
+        .with(&format!("{BASE}/requests/login/reject"), &[Method::PUT], JSON)
+        .with(&format!("{BASE}/requests/consent"), &[Method::GET], &[])
+        .with(&format!("{BASE}/requests/consent/accept"), &[Method::PUT], JSON)
+        .with(&format!("{BASE}/requests/consent/reject"), &[Method::PUT], JSON)
+        .with(&format!("{BASE}/sessions/consent"), &[Method::GET, Method::DELETE], &[])
+        .with(&format!("{BASE}/sessions/login"), &[Method::DELETE], &[])
+}
+
 /// Adds the challenge API's routes under `/{envId}/admin/oauth2/auth/`.
 pub fn routes(route: poem::Route) -> poem::Route {
     use poem::{get, put};
-    const BASE: &str = "/:envId/admin/oauth2/auth";
     route
         .at(format!("{BASE}/requests/login"), get(get_login_request))
         .at(format!("{BASE}/requests/login/accept"), put(accept_login_request))

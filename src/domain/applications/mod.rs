@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
-use super::paging::{Page, PageRequest};
+use super::paging::{COUNT_BOUND, Page, PageRequest, read_page};
 use crate::auth::password;
 use crate::auth::secrets::SecretBox;
 use crate::store::Store;
@@ -248,8 +248,9 @@ pub async fn list_applications(
     env: EnvironmentId,
     page: PageRequest,
 ) -> Result<Page<Application>, DomainError> {
-    let items = store.list_applications(env, page.after, page.limit + 1).await?;
-    Ok(Page::from_overfetch(items, page.limit, |a| a.id.as_uuid()))
+    let fetch = store.list_applications(env, page);
+    let count = store.count_applications(env, COUNT_BOUND);
+    Ok(read_page(page, |a: &Application| a.id.as_uuid(), fetch, count).await?)
 }
 
 /// Replaces every setting (PUT): omitted settings take their defaults again.

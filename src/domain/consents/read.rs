@@ -7,7 +7,7 @@ use crate::domain::applications::Application;
 use crate::domain::error::DomainError;
 use crate::domain::filter::{self, Filter};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
-use crate::domain::paging::{Page, PageRequest};
+use crate::domain::paging::{COUNT_BOUND, Page, PageRequest, read_page};
 use crate::store::Store;
 
 /// What to list.
@@ -42,11 +42,10 @@ pub async fn list_consents(
     if let Some(user) = query.user {
         store.get_user(env, user).await?;
     }
-    let limit = query.page.limit;
-    let items = store
-        .list_consents(env, query.user, filter.as_ref(), query.page.after, limit + 1, crate::domain::now())
-        .await?;
-    Ok(Page::from_overfetch(items, limit, |c| c.id.as_uuid()))
+    let now = crate::domain::now();
+    let fetch = store.list_consents(env, query.user, filter.as_ref(), query.page, now);
+    let count = store.count_consents(env, query.user, filter.as_ref(), now, COUNT_BOUND);
+    Ok(read_page(query.page, |c: &Consent| c.id.as_uuid(), fetch, count).await?)
 }
 
 /// Reads one record of a user.

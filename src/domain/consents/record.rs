@@ -33,6 +33,8 @@ pub struct SoftwareDraft {
 /// A consent as the client sent it.
 #[derive(Clone, Debug, Default)]
 pub struct ConsentDraft {
+    /// Whether the body named an application at all.
+    pub application_named: bool,
     /// `application.id`: required for `PINGONE`.
     pub application_id: Option<String>,
     /// `application.name`: required for `EXTERNAL`.
@@ -53,6 +55,8 @@ pub struct ConsentDraft {
     pub expires_at: Option<DateTime<Utc>>,
     /// `user.id` of the body, which must match the path when given.
     pub body_user_id: Option<String>,
+    /// Problems found while reading the body, reported together with the draft's own.
+    pub problems: Vec<FieldError>,
 }
 
 /// What the HTTP request says about the client, for enrichment.
@@ -81,7 +85,8 @@ struct Valid {
 }
 
 fn scopes(value: Option<Vec<String>>) -> Result<Vec<String>, FieldError> {
-    let value = value.ok_or_else(|| FieldError::required("scope"))?;
+    // PingOne marks `scope` optional: a consent to the application itself.
+    let value = value.unwrap_or_default();
     let mut out: Vec<String> = Vec::with_capacity(value.len());
     for (index, scope) in value.into_iter().enumerate() {
         let target = format!("scope[{index}]");
@@ -94,9 +99,6 @@ fn scopes(value: Option<Vec<String>>) -> Result<Vec<String>, FieldError> {
         if !out.contains(&scope) {
             out.push(scope);
         }
-    }
-    if out.is_empty() {
-        return Err(FieldError::invalid("scope", "'scope' must name at least one scope."));
     }
     if out.len() > MAX_SCOPES {
         return Err(FieldError::invalid("scope", format!("At most {MAX_SCOPES} scopes per record.")));
@@ -115,15 +117,26 @@ fn software(target: &str, draft: SoftwareDraft) -> Result<Option<Software>, Fiel
 }
 
 fn validate(draft: ConsentDraft, user: UserId, now: DateTime<Utc>) -> Result<Valid, DomainError> {
-    let mut v = Validator::default();
+    let mut v = Validator::with_problems(draft.problems);
     let kind = draft.application_kind.or(match (&draft.application_id, &draft.application_name) {
         (Some(_), _) => Some(ApplicationKind::PingOne),
         (None, Some(_)) => Some(ApplicationKind::External),
         (None, None) => None,
     });
     let app = match kind {
+        None if draft.application_named => {
+            v.push(FieldError::required("application.id"));
+            None
+        }
         None => {
             v.push(FieldError::required("application"));
+            None
+        }
+        Some(ApplicationKind::External) if draft.application_id.is_some() => {
+            v.push(FieldError::invalid(
+                "application.id",
+                "An EXTERNAL application is named by 'application.name'; the service assigns its id.",
+            ));
             None
         }
         Some(ApplicationKind::PingOne) => match draft.application_id.as_deref() {
@@ -204,10 +217,17 @@ pub async fn record_consent(
     context: RequestContext,
 ) -> Result<Consent, DomainError> {
     let now = crate::domain::now();
+    let given_name = draft.application_name.clone();
     let valid = validate(draft, user, now)?;
     store.get_user(env, user).await?;
     let (application_id, application_name, application_kind) = match valid.app {
         AppRef::Registered(id) => match store.get_application(env, id).await {
+            Ok(app) if given_name.as_ref().is_some_and(|given| *given != app.name) => {
+                return Err(DomainError::field(FieldError::invalid(
+                    "application.name",
+                    "A PINGONE application's name comes from its registration; omit 'application.name' or give that name.",
+                )));
+            }
             Ok(app) => (app.id, app.name, ApplicationKind::PingOne),
             Err(StoreError::NotFound) => {
                 return Err(DomainError::field(FieldError::invalid(

@@ -215,6 +215,16 @@ fn errors_carry_the_supported_lists_and_display_the_message() {
 }
 
 #[test]
+fn an_error_about_a_named_attribute_lists_only_that_attributes_operators() {
+    let Err(error) = parse("application.name gt \"x\"") else { panic!("should fail") };
+    assert_eq!(error.supported_operators, ["eq"]);
+    let Err(error) = parse("consentedAt co \"2026-01-01T00:00:00Z\"") else { panic!("should fail") };
+    assert_eq!(error.supported_operators, ["eq", "gt", "ge", "lt", "le"]);
+    let Err(error) = parse("status eq \"MAYBE\"") else { panic!("should fail") };
+    assert_eq!(error.supported_operators, ["eq"]);
+}
+
+#[test]
 fn long_values_are_shortened_in_messages() {
     let message = err(&format!("user.id eq \"{}\"", "x".repeat(500)));
     assert_eq!(message, format!("'{}…' is not a UUID for 'user.id'", "x".repeat(64)));

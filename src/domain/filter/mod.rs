@@ -130,7 +130,7 @@ pub struct FilterError {
     pub message: String,
     /// Always [`SUPPORTED_ATTRIBUTES`], so error responses can list them.
     pub supported_attributes: Vec<&'static str>,
-    /// Always [`SUPPORTED_OPERATORS`], so error responses can list them.
+    /// The operators of the attribute the error is about, or else [`SUPPORTED_OPERATORS`].
     pub supported_operators: Vec<&'static str>,
 }
 
@@ -206,6 +206,14 @@ impl FilterError {
             supported_attributes: SUPPORTED_ATTRIBUTES.to_vec(),
             supported_operators: SUPPORTED_OPERATORS.to_vec(),
         }
+    }
+}
+
+impl FilterError {
+    /// The same error, listing only the operators `attribute` takes.
+    fn about(mut self, attribute: Attribute) -> Self {
+        self.supported_operators = attribute.operators().iter().map(Operator::name).collect();
+        self
     }
 }
 

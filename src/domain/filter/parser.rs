@@ -128,6 +128,11 @@ impl Parser {
                 "too many comparisons (at position {pos}); at most {MAX_COMPARISONS} are allowed"
             )));
         }
+        // From here on the error is about this attribute: list the operators it takes.
+        self.compared(attribute, word).map_err(|error| error.about(attribute))
+    }
+
+    fn compared(&mut self, attribute: Attribute, word: &str) -> Result<Comparison, FilterError> {
         let after_attribute = format!("an operator after '{word}'");
         let operator = match self.tokens.next() {
             None => return Err(self.end_of_input(&after_attribute)),
