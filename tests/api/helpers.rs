@@ -299,3 +299,36 @@ pub fn assent_command(database_url: &str, secret_key: &str) -> std::process::Com
         .env("ASSENT_LOG_LEVEL", "info");
     command
 }
+
+/// The environment variable naming the file where skipping tests list themselves (`scripts/test` sets it).
+pub const SKIP_LOG_VAR: &str = "ASSENT_TEST_SKIP_LOG";
+
+/// Records that the running test skips itself, and why: on stderr, and as one line appended to the
+/// file named by [`SKIP_LOG_VAR`] when set, so a green run can tell what it did not cover. The
+/// caller returns right after.
+#[track_caller]
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    eprintln!("skipped: {reason}");
+    let Some(log) = std::env::var_os(SKIP_LOG_VAR).filter(|path| !path.is_empty()) else { return };
+    // libtest runs each test on a thread named after it; the call site stands in otherwise.
+    let current = std::thread::current();
+    let test = match current.name() {
+        Some(name) if name != "main" => name.to_owned(),
+        _ => std::panic::Location::caller().to_string(),
+    };
+    let database = match std::env::var("ASSENT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => "PostgreSQL",
+        _ => "SQLite",
+    };
+    let line = format!("{test} ({database}): {}\n", reason.replace('\n', " "));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("{SKIP_LOG_VAR} names a file that cannot be opened ({e}): {}", log.display()));
+    // One write of the whole line, under an exclusive lock: lines of tests skipping on parallel
+    // threads (or in parallel processes) never interleave.
+    file.lock().expect("lock the skip log");
+    file.write_all(line.as_bytes()).expect("append to the skip log");
+}

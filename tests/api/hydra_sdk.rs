@@ -8,7 +8,7 @@ use std::process::Command;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, skip};
 
 const LOGIN_APP: &str = "https://login.example.com/login";
 const CONSENT_APP: &str = "https://consent.example.com/consent";
@@ -40,7 +40,7 @@ fn compiled_app() -> PathBuf {
 async fn hydras_own_sdk_drives_login_consent_sessions_and_revocation() {
     if !app_dir().join("node_modules/@ory/hydra-client").exists() {
         assert!(std::env::var_os("CI").is_none(), "CI must run the SDK test: npm ci --prefix tests/hydra");
-        eprintln!("skipped: run `npm ci --prefix tests/hydra` to install @ory/hydra-client");
+        skip("run `npm ci --prefix tests/hydra` to install @ory/hydra-client");
         return;
     }
     let app = TestApp::spawn().await;

@@ -34,5 +34,6 @@ mod tenancy;
 mod tenancy_matrix;
 mod tokens;
 mod trust;
+mod ts_client;
 mod two_nodes;
 mod users;

@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{PASSWORD, Pkce, USERNAME, param};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, skip};
 
 /// Where chromedriver is: `CHROMEDRIVER`, else Debian's package location.
 fn chromedriver() -> Option<String> {
@@ -73,7 +73,7 @@ async fn start_chromedriver(path: &str) -> (Driver, String) {
 async fn headless_chromium_signs_in_unticks_a_flexible_scope_and_gets_a_code() {
     let Some(driver_path) = chromedriver() else {
         assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: install chromium-driver");
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+        skip("no chromedriver (apt-get install chromium chromium-driver)");
         return;
     };
     let app = TestApp::spawn().await;

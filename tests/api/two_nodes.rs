@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestDatabase, assent_command, call_with, fresh_database};
+use crate::helpers::{TestDatabase, assent_command, call_with, fresh_database, skip};
 
 /// An `assent serve` process, killed when dropped.
 struct Node {
@@ -151,7 +151,7 @@ async fn a_second_node_serves_what_the_first_wrote_and_sees_its_revocations() {
 #[tokio::test]
 async fn nodes_starting_together_on_an_empty_postgres_database_both_come_up() {
     if std::env::var("ASSENT_TEST_POSTGRES_URL").map_or(true, |url| url.is_empty()) {
-        eprintln!("skipped on SQLite: a SQLite database is served by one node");
+        skip("PostgreSQL only: a SQLite database is served by one node");
         return;
     }
     let (database_url, _database) = fresh_database().await;
