@@ -34,3 +34,5 @@ mod tokens;
 mod trust;
 mod two_nodes;
 mod users;
+mod worker_roles;
+mod worker_roles_matrix;

@@ -21,8 +21,8 @@ use super::client::request_context;
 use super::json::{JsonBody, JsonOut};
 use super::security::BearerToken;
 use super::types::{IdRef, Link, collection_links};
-use super::{ApiTags, admin_env, resource_id};
-use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
+use super::{ApiTags, permitted_env, resource_id};
+use crate::auth::principal::Permission;
 use crate::domain::applications::Application;
 use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
@@ -59,11 +59,17 @@ pub enum Recorded {
 /// Consent records.
 pub struct ConsentsApi;
 
-/// Admits an administrator, or the user themself with `scope`, and parses the ids.
-fn admit(auth: &BearerToken, env_id: &str, user_id: &str, scope: &str) -> Result<(EnvironmentId, UserId), ApiError> {
+/// Admits, on one user's records, a worker holding `permission` or the user themself with its
+/// self-service scope, and parses the ids.
+fn admit(
+    auth: &BearerToken,
+    env_id: &str,
+    user_id: &str,
+    permission: Permission,
+) -> Result<(EnvironmentId, UserId), ApiError> {
     let env = resource_id(env_id, EnvironmentId::parse)?;
     let user = resource_id(user_id, UserId::parse)?;
-    auth.0.require_admin_or_self(env, user, scope)?;
+    auth.0.require_for_user(env, user, permission)?;
     Ok((env, user))
 }
 
@@ -163,7 +169,7 @@ impl ConsentsApi {
     /// Browser, operating system and device come from the `User-Agent` unless the body gives them;
     /// `location` comes from the client address (the `X-Forwarded-For` of a trusted proxy).
     /// An `EXTERNAL` application gets a stable id per environment and name.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:create:oauthConsents` (or `p1:admin`).
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents",
         method = "post",
@@ -178,8 +184,7 @@ impl ConsentsApi {
         #[oai(name = "userId")] user_id: Path<String>,
         body: RecordBody,
     ) -> Result<Recorded, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let user = resource_id(&user_id, UserId::parse)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::RecordConsents)?;
         let input = match body {
             RecordBody::Accept(b) => b.into_inner(),
             RecordBody::Json(b) => b.into_inner(),
@@ -198,7 +203,8 @@ impl ConsentsApi {
     /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"`, `status eq "ACCEPTED"`,
     /// `scope eq "email"`, `consentedAt gt "2026-01-01T00:00:00Z"` (also `ge`, `lt`, `le`),
     /// combined with `and`, `or` and parentheses. `expand=applications` embeds the application.
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(path = "/v1/environments/:envId/users/:userId/oauthConsents", method = "get", operation_id = "consents.list")]
     #[allow(clippy::too_many_arguments)]
     async fn list_user_consents(
@@ -216,7 +222,7 @@ impl ConsentsApi {
         /// Opaque cursor from a `next` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, Some(user), params).await
     }
@@ -224,7 +230,8 @@ impl ConsentsApi {
     /// Audit consents of the environment
     ///
     /// Every record of the environment, newest first, with the same `filter` (including `user.id eq "…"`),
-    /// `expand` and paging as the per-user list. **Permissions:** a worker token of this environment.
+    /// `expand` and paging as the per-user list. **Permissions:** a worker token with
+    /// `p1:read:oauthConsents` (or `p1:admin`).
     #[oai(path = "/v1/environments/:envId/oauthConsents", method = "get", operation_id = "consents.audit")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_consents(
@@ -241,7 +248,7 @@ impl ConsentsApi {
         /// Opaque cursor from a `next` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
+        let env = permitted_env(&auth, &env_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, None, params).await
     }
@@ -250,7 +257,8 @@ impl ConsentsApi {
     ///
     /// The scopes the user has granted the application now: the union of its `ACCEPTED`,
     /// unexpired, unrevoked records (empty when there are none).
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/effective",
         method = "get",
@@ -266,7 +274,7 @@ impl ConsentsApi {
         #[oai(name = "application.id")]
         application_id: Query<String>,
     ) -> Result<JsonOut<EffectiveConsentOut>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let application = ApplicationId::parse(&application_id).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidRequest).with_detail(
                 "INVALID_PARAMETER",
@@ -286,7 +294,8 @@ impl ConsentsApi {
 
     /// Read one consent
     ///
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "get",
@@ -302,7 +311,7 @@ impl ConsentsApi {
         /// `applications` to embed the record's application.
         expand: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentOut>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let expand = wants_applications(expand.0.as_deref())?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let record = consents::get_consent(&state.store, env, user, id).await?;
@@ -315,8 +324,8 @@ impl ConsentsApi {
     /// PATCH with `application/vnd.pingidentity.consent.revoke+json` (or `application/json`) and
     /// `{"status": "REVOKED"}`. The record stays in the ledger with status `REVOKED`; `consentedAt` and
     /// everything else is kept, `updatedAt` moves. Revoking a revoked record changes nothing; a
-    /// `DECLINED` record cannot be revoked. **Permissions:** a worker token, or the user's own token
-    /// with `p1:update:oauthConsents`.
+    /// `DECLINED` record cannot be revoked. **Permissions:** `p1:update:oauthConsents` (or `p1:admin`)
+    /// on a worker token, or the user's own token with `p1:update:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "patch",
@@ -331,7 +340,7 @@ impl ConsentsApi {
         #[oai(name = "consentId")] consent_id: Path<String>,
         body: RevokeBody,
     ) -> Result<JsonOut<ConsentOut>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, UPDATE_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::RevokeConsents)?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let input = match body {
             RevokeBody::Revoke(b) => b.into_inner(),
