@@ -265,7 +265,7 @@ async fn a_user_token_reaches_only_its_own_records_whatever_permissions_it_names
 }
 
 #[tokio::test]
-async fn narrowing_a_workers_permissions_ends_its_tokens_and_widening_keeps_them() {
+async fn narrowing_what_a_worker_may_get_ends_its_tokens_and_widening_keeps_them() {
     let app = TestApp::spawn().await;
     let auditor = worker(&app, "Auditor", &[READ_CONSENTS_SCOPE, CREATE_CONSENTS_SCOPE]).await;
     let url = app.env_url(&format!("/applications/{}", auditor.id));
@@ -283,6 +283,24 @@ async fn narrowing_a_workers_permissions_ends_its_tokens_and_widening_keeps_them
     call(&app, &narrowed, Method::GET, &audit, None, 200).await;
     // The token still holds only what it was issued with.
     assert_needs(&call(&app, &narrowed, Method::GET, &app.env_url("/users"), None, 403).await, ADMIN_SCOPE);
+
+    // Taking the grant away, or changing the type with the same scopes, ends the tokens too.
+    let both = json!({"name": "Auditor", "type": "WORKER", "scopes": [READ_CONSENTS_SCOPE],
+                      "grantTypes": ["CLIENT_CREDENTIALS", "AUTHORIZATION_CODE"], "redirectUris": [REDIRECT_URI]});
+    app.call(Method::PUT, &url, Some(both.clone()), 200).await;
+    let before_code_only = app.worker_token(&app.env_id, &auditor.id, &auditor.secret).await;
+    call(&app, &before_code_only, Method::GET, &audit, None, 200).await;
+    let mut code_only = both.clone();
+    code_only["grantTypes"] = json!(["AUTHORIZATION_CODE"]);
+    app.call(Method::PUT, &url, Some(code_only), 200).await;
+    call(&app, &before_code_only, Method::GET, &audit, None, 401).await;
+    app.call(Method::PUT, &url, Some(both.clone()), 200).await;
+    let before_retype = app.worker_token(&app.env_id, &auditor.id, &auditor.secret).await;
+    call(&app, &before_retype, Method::GET, &audit, None, 200).await;
+    let mut web = both;
+    web["type"] = json!("WEB_APP");
+    app.call(Method::PUT, &url, Some(web), 200).await;
+    call(&app, &before_retype, Method::GET, &audit, None, 401).await;
 }
 
 #[tokio::test]
