@@ -90,7 +90,7 @@ impl EnvironmentsApi {
     /// Read one environment
     ///
     /// The environment the access token belongs to; any other id answers 404.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId", method = "get", operation_id = "environments.read")]
     async fn read_environment(
         &self,
@@ -107,7 +107,7 @@ impl EnvironmentsApi {
     ///
     /// Sets or removes the external login and consent applications (`loginUrl`, `consentUrl`) that
     /// replace the hosted pages; they drive the flow through the Hydra-compatible admin API under
-    /// `/{envId}/admin/`. **Permissions:** a worker token of this environment.
+    /// `/{envId}/admin/`. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId", method = "patch", operation_id = "environments.update")]
     async fn update_environment(
         &self,

@@ -24,6 +24,7 @@ pub mod users;
 use poem_openapi::{OpenApiService, Tags};
 
 use self::security::BearerToken;
+use crate::auth::principal::Permission;
 use crate::domain::ids::EnvironmentId;
 use crate::error::{ApiError, ErrorCode};
 
@@ -74,18 +75,33 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description(
-        "Multi-tenant consent service with a PingOne-style platform API. Management calls need a worker \
-         access token of the environment (`POST /{envId}/as/token`, client_credentials). Errors are \
+        "Multi-tenant consent service with a PingOne-style platform API. Calls need an access token of \
+         the environment: a worker's (`POST /{envId}/as/token`, client_credentials) carries the \
+         permissions its application was granted in `scopes`: `p1:admin` (everything), \
+         `p1:read:oauthConsents` (read every user's consent records and the audit list), \
+         `p1:create:oauthConsents` (record consents), `p1:update:oauthConsents` (revoke them). A \
+         user's token with `p1:read:oauthConsents` or `p1:update:oauthConsents` reaches that user's \
+         own records only. Each operation names the permission it needs. Errors are \
          `{id, code, message, details[]}`; OAuth endpoints answer RFC 6749 errors.",
     )
     .server(server)
 }
 
-/// Admits an administrator of the environment named in the path; an unparseable id is simply not found.
-pub(crate) fn admin_env(auth: &BearerToken, env_id: &str) -> Result<EnvironmentId, ApiError> {
+/// Admits a caller holding `permission` in the environment named in the path; an unparseable id
+/// is simply not found.
+pub(crate) fn permitted_env(
+    auth: &BearerToken,
+    env_id: &str,
+    permission: Permission,
+) -> Result<EnvironmentId, ApiError> {
     let env = resource_id(env_id, EnvironmentId::parse)?;
-    auth.0.require_admin(env)?;
+    auth.0.require(env, permission)?;
     Ok(env)
+}
+
+/// Admits an administrator (`p1:admin`) of the environment named in the path.
+pub(crate) fn admin_env(auth: &BearerToken, env_id: &str) -> Result<EnvironmentId, ApiError> {
+    permitted_env(auth, env_id, Permission::Admin)
 }
 
 /// Parses an id from the path; anything that is not an id cannot name a resource, so it is a 404.

@@ -177,7 +177,7 @@ pub struct ScopesApi;
 impl ScopesApi {
     /// Create a scope
     ///
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/scopes", method = "post", operation_id = "scopes.create")]
     async fn create_scope(
         &self,
@@ -195,7 +195,7 @@ impl ScopesApi {
 
     /// List scopes
     ///
-    /// The environment's scopes, the OpenID Connect ones first. **Permissions:** a worker token of this environment.
+    /// The environment's scopes, the OpenID Connect ones first. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/scopes", method = "get", operation_id = "scopes.list")]
     async fn list_scopes(
         &self,
@@ -218,7 +218,7 @@ impl ScopesApi {
 
     /// Read one scope
     ///
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/scopes/:scopeId", method = "get", operation_id = "scopes.read")]
     async fn read_scope(
         &self,
@@ -235,7 +235,7 @@ impl ScopesApi {
     /// Replace a scope
     ///
     /// Full replace; omitted settings return to their defaults. Built-in scopes keep their name.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/scopes/:scopeId", method = "put", operation_id = "scopes.replace")]
     async fn replace_scope(
         &self,
@@ -253,7 +253,7 @@ impl ScopesApi {
 
     /// Delete a scope
     ///
-    /// Built-in OpenID Connect scopes cannot be deleted. **Permissions:** a worker token of this environment.
+    /// Built-in OpenID Connect scopes cannot be deleted. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/scopes/:scopeId", method = "delete", operation_id = "scopes.delete")]
     async fn delete_scope(
         &self,

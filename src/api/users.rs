@@ -192,7 +192,7 @@ impl UsersApi {
     /// Create a user
     ///
     /// Creates a user in the environment. `username` must be unique in the environment
-    /// (`UNIQUENESS_VIOLATION` otherwise). **Permissions:** a worker token of this environment.
+    /// (`UNIQUENESS_VIOLATION` otherwise). **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users", method = "post", operation_id = "users.create")]
     async fn create_user(
         &self,
@@ -221,7 +221,7 @@ impl UsersApi {
     /// List users
     ///
     /// Users in creation order, `limit` per page (default 100, at most 1000). Follow `_links.next`
-    /// verbatim for the next page. **Permissions:** a worker token of this environment.
+    /// verbatim for the next page. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users", method = "get", operation_id = "users.list")]
     async fn list_users(
         &self,
@@ -244,7 +244,7 @@ impl UsersApi {
 
     /// Read one user
     ///
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users/:userId", method = "get", operation_id = "users.read")]
     async fn read_user(
         &self,
@@ -262,7 +262,7 @@ impl UsersApi {
     /// Update a user
     ///
     /// Partial update: omitted attributes are kept, `null` removes an optional value.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users/:userId", method = "patch", operation_id = "users.update")]
     async fn update_user(
         &self,
@@ -296,7 +296,7 @@ impl UsersApi {
     ///
     /// Removes the user and ends everything they signed in to: their grants, refresh and access
     /// tokens and browser sessions. Consent records of the user are kept as evidence.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users/:userId", method = "delete", operation_id = "users.delete")]
     async fn delete_user(
         &self,

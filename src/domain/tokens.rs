@@ -4,7 +4,7 @@ use super::applications::{AppType, Application, GrantType, TokenAuthMethod};
 use super::error::DomainError;
 use super::ids::{ApplicationId, EnvironmentId};
 use crate::auth::password::{SecretCheck, SecretRefused};
-use crate::auth::principal::{ADMIN_SCOPE, RESERVED_PREFIX};
+use crate::auth::principal::{Permission, RESERVED_PREFIX};
 use crate::auth::tokens::{TokenBasis, TokenService};
 use crate::store::{Store, StoreError};
 
@@ -130,9 +130,14 @@ async fn client_credentials(
     if !app.grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::UnauthorizedClient("This application may not use client_credentials.".into()));
     }
-    let admin: &[&str] = if app.app_type == AppType::Worker { &[ADMIN_SCOPE] } else { &[] };
+    // A worker's permissions are the `p1:` permission scopes its application lists; no other client has any.
+    let permissions: Vec<&str> = if app.app_type == AppType::Worker {
+        app.scopes.iter().map(String::as_str).filter(|s| Permission::of_scope(s).is_some()).collect()
+    } else {
+        vec![]
+    };
     let scopes: Vec<String> = match request.scope.as_deref().map(str::trim) {
-        None | Some("") => admin.iter().map(|s| (*s).to_owned()).collect(),
+        None | Some("") => permissions.iter().map(|s| (*s).to_owned()).collect(),
         Some(requested) => {
             let mut granted: Vec<String> = Vec::new();
             let mut environment_scopes = None;
@@ -140,12 +145,10 @@ async fn client_credentials(
                 if granted.iter().any(|g| g == scope) {
                     continue;
                 }
-                if scope.starts_with(RESERVED_PREFIX) && !admin.contains(&scope) {
-                    return Err(OAuthError::InvalidScope(format!(
-                        "Scope '{scope}' is reserved: only WORKER applications get administrative scopes."
-                    )));
+                if scope.starts_with(RESERVED_PREFIX) && !permissions.contains(&scope) {
+                    return Err(OAuthError::InvalidScope(reserved_refusal(&app, scope)));
                 }
-                if !admin.contains(&scope) {
+                if !permissions.contains(&scope) {
                     // Services get the environment scopes granted to them, unless one needs a user's consent and
                     // blocks services.
                     if environment_scopes.is_none() {
@@ -198,6 +201,17 @@ async fn client_credentials(
         refresh_token: None,
         id_token: None,
     })
+}
+
+/// Why a client_credentials request for the platform scope `scope` is refused.
+fn reserved_refusal(app: &Application, scope: &str) -> String {
+    if app.app_type != AppType::Worker {
+        format!("Scope '{scope}' is reserved: only WORKER applications get platform permissions.")
+    } else if Permission::of_scope(scope).is_some() {
+        format!("Permission '{scope}' is not granted to this application; list it in the application's 'scopes'.")
+    } else {
+        format!("Scope '{scope}' is reserved for the platform and is not a permission.")
+    }
 }
 
 /// Authenticates the client with exactly one method, the one it is registered for.

@@ -215,11 +215,18 @@ impl Store {
     }
 
     /// Writes every setting of `app` (not its secret). Disabling it ends its grants and moves its
-    /// credential version on, so no token issued before stands again, even once it is re-enabled.
-    pub async fn update_application(&self, env: EnvironmentId, app: &Application) -> Result<(), StoreError> {
+    /// credential version on, so no token issued before stands again, even once it is re-enabled;
+    /// `ends_client_tokens` moves the version on alone, ending its client_credentials tokens.
+    pub async fn update_application(
+        &self,
+        env: EnvironmentId,
+        app: &Application,
+        ends_client_tokens: bool,
+    ) -> Result<(), StoreError> {
+        let ends_tokens = ends_client_tokens || !app.enabled;
         let tx = self.begin().await?;
         let mut update = application::Entity::update_many();
-        if !app.enabled {
+        if ends_tokens {
             update = update.col_expr(
                 application::Column::CredentialVersion,
                 Expr::col(application::Column::CredentialVersion).add(1),
@@ -252,7 +259,7 @@ impl Store {
         }
         tx.commit().await?;
         self.changed(env);
-        if !app.enabled {
+        if ends_tokens {
             self.ended();
         }
         Ok(())

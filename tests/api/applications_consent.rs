@@ -21,7 +21,7 @@ async fn defaults_depend_on_the_application_type() {
     let app = TestApp::spawn().await;
     let uris = json!(["https://client.example.com/cb"]);
     for (kind, scopes) in [
-        ("WORKER", json!([])),
+        ("WORKER", json!(["p1:admin"])),
         ("WEB_APP", json!(["openid"])),
         ("NATIVE_APP", json!(["openid"])),
         ("SINGLE_PAGE_APP", json!(["openid"])),
@@ -32,7 +32,7 @@ async fn defaults_depend_on_the_application_type() {
         assert_eq!(app.get(&self_href(&created), 200).await, created);
     }
     let admin = app.get(&app.env_url(&format!("/applications/{}", app.client_id)), 200).await;
-    assert_eq!(admin["scopes"], json!([]), "the bootstrap worker lists no scopes");
+    assert_eq!(admin["scopes"], json!(["p1:admin"]), "the bootstrap worker is an administrator");
     assert_eq!(admin["consentMethod"], "REQUIRED");
 }
 
@@ -60,11 +60,15 @@ async fn a_trusted_consent_method_round_trips_and_an_unknown_one_is_invalid() {
 async fn scopes_must_exist_in_the_environment_and_are_deduplicated_in_order() {
     let app = TestApp::spawn().await;
     app.post(&app.env_url("/scopes"), json!({"name": "invoices:read"}), 201).await;
-    let error =
-        refused(&app, json!({"name": "Sync", "type": "WORKER", "scopes": ["invoices:read", "nope", "p1:admin"]})).await;
+    let error = refused(
+        &app,
+        json!({"name": "Sync", "type": "WORKER", "scopes": ["invoices:read", "nope", "p1:admin", "p1:superuser"]}),
+    )
+    .await;
     assert!(!has_detail(&error, "INVALID_VALUE", "scopes[0]"), "{error}");
     assert!(has_detail(&error, "INVALID_VALUE", "scopes[1]"), "{error}");
-    assert!(has_detail(&error, "INVALID_VALUE", "scopes[2]"), "p1:admin is not an environment scope: {error}");
+    assert!(!has_detail(&error, "INVALID_VALUE", "scopes[2]"), "a worker may list its permissions: {error}");
+    assert!(has_detail(&error, "INVALID_VALUE", "scopes[3]"), "p1:superuser is no permission: {error}");
 
     let created = app
         .create_app(json!({"name": "Sync", "type": "WORKER", "scopes": ["invoices:read", "openid", "invoices:read"]}))
@@ -100,7 +104,7 @@ async fn put_replaces_the_scopes() {
     assert!(has_detail(&error, "INVALID_VALUE", "scopes[0]"), "{error}");
     assert_eq!(app.get(&url, 200).await, replaced, "a refused replacement changes nothing");
     let cleared = app.call(Method::PUT, &url, Some(json!({"name": "Sync", "type": "WORKER"})), 200).await;
-    assert_eq!(cleared["scopes"], json!([]), "omitted scopes return to the worker default");
+    assert_eq!(cleared["scopes"], json!(["p1:admin"]), "omitted scopes return to the worker default");
 }
 
 #[tokio::test]

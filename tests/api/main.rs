@@ -37,3 +37,5 @@ mod trust;
 mod ts_client;
 mod two_nodes;
 mod users;
+mod worker_roles;
+mod worker_roles_matrix;

@@ -4,7 +4,7 @@
 //! then called once with A's own worker token, which must succeed: that proves the refused
 //! requests were well formed, so they were refused for being of another environment and for
 //! nothing else. A new route is walked without editing this test; a new kind of path parameter
-//! needs one line in `ids_of_a`.
+//! needs one line in `tenant_a`. `worker_roles` walks the same operations by permission.
 
 use std::collections::HashMap;
 
@@ -14,12 +14,12 @@ use serde_json::{Map, Value, json};
 use crate::helpers::{Answer, TestApp};
 
 /// A's resources, their ids by path parameter name, and what of them must never leak.
-struct Tenant {
-    ids: HashMap<&'static str, String>,
-    secrets: Vec<String>,
+pub(crate) struct Tenant {
+    pub(crate) ids: HashMap<&'static str, String>,
+    pub(crate) secrets: Vec<String>,
 }
 
-async fn tenant_a(app: &TestApp) -> Tenant {
+pub(crate) async fn tenant_a(app: &TestApp) -> Tenant {
     let user = app
         .post(
             &app.env_url("/users"),
@@ -119,16 +119,16 @@ fn object_sample(spec: &Value, schema: &Value, unique: &str) -> Value {
 }
 
 /// One operation of the spec.
-struct Operation {
-    method: Method,
-    path: String,
-    id: String,
-    bearer: bool,
+pub(crate) struct Operation {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) id: String,
+    pub(crate) bearer: bool,
     body: Option<(String, Value)>,
     query: Vec<String>,
 }
 
-fn operations(spec: &Value) -> Vec<Operation> {
+pub(crate) fn operations(spec: &Value) -> Vec<Operation> {
     let mut found = Vec::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("operations") {
@@ -157,7 +157,7 @@ fn operations(spec: &Value) -> Vec<Operation> {
 }
 
 /// The URL of `op` with its path parameters taken from `ids` and the environment from `env`.
-fn url(base: &str, op: &Operation, env: &str, ids: &HashMap<&'static str, String>) -> String {
+pub(crate) fn url(base: &str, op: &Operation, env: &str, ids: &HashMap<&'static str, String>) -> String {
     let mut path = op.path.replace("{envId}", env);
     while let Some(start) = path.find('{') {
         let end = path[start..].find('}').map(|e| start + e).expect("closing brace");
@@ -176,7 +176,7 @@ fn url(base: &str, op: &Operation, env: &str, ids: &HashMap<&'static str, String
 }
 
 /// Sends `op` with a bearer token, or for the OAuth client endpoints with client credentials.
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     spec: &Value,
     op: &Operation,

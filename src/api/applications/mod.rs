@@ -43,7 +43,7 @@ impl ApplicationsApi {
     /// Create an application
     ///
     /// Registers an OAuth client; its id is the `client_id`. A secret is generated and can be read
-    /// at `_links.secret`. **Permissions:** a worker token of this environment.
+    /// at `_links.secret`. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/applications", method = "post", operation_id = "applications.create")]
     async fn create_application(
         &self,
@@ -61,7 +61,7 @@ impl ApplicationsApi {
 
     /// List applications
     ///
-    /// Applications in creation order with `limit`/`cursor` paging. **Permissions:** a worker token of this environment.
+    /// Applications in creation order with `limit`/`cursor` paging. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/applications", method = "get", operation_id = "applications.list")]
     async fn list_applications(
         &self,
@@ -84,7 +84,7 @@ impl ApplicationsApi {
 
     /// Read one application
     ///
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/applications/:appId", method = "get", operation_id = "applications.read")]
     async fn read_application(
         &self,
@@ -102,7 +102,7 @@ impl ApplicationsApi {
     /// Replace an application
     ///
     /// Full replace: omitted settings return to their defaults. The secret is kept.
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/applications/:appId", method = "put", operation_id = "applications.replace")]
     async fn replace_application(
         &self,
@@ -122,7 +122,7 @@ impl ApplicationsApi {
     ///
     /// Ends every token of the application at once: its own `client_credentials` tokens and the
     /// grants, refresh and access tokens its users gave it. Consent records naming the application
-    /// are kept. **Permissions:** a worker token of this environment.
+    /// are kept. **Permissions:** a worker token with `p1:admin`.
     #[oai(
         path = "/v1/environments/:envId/applications/:appId",
         method = "delete",
@@ -143,7 +143,7 @@ impl ApplicationsApi {
 
     /// Read the client secret
     ///
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(
         path = "/v1/environments/:envId/applications/:appId/secret",
         method = "get",
@@ -166,7 +166,7 @@ impl ApplicationsApi {
     ///
     /// Generates a new secret; the old one stops working at once, and so do the access tokens the
     /// application obtained with `client_credentials` before the rotation. Tokens users granted it are
-    /// kept. **Permissions:** a worker token of this environment.
+    /// kept. **Permissions:** a worker token with `p1:admin`.
     #[oai(
         path = "/v1/environments/:envId/applications/:appId/secret",
         method = "post",

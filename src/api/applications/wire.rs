@@ -110,7 +110,9 @@ pub struct ApplicationIn {
     /// Defaults to `REQUIRED`: users are asked before the application gets scopes that need consent.
     pub consent_method: Option<ConsentMethod>,
     /// Names of this environment's scopes the application may request; duplicates are dropped.
-    /// Defaults: `["openid"]`, or `[]` for workers.
+    /// A worker also lists its permissions here: `p1:admin`, `p1:read:oauthConsents`,
+    /// `p1:create:oauthConsents`, `p1:update:oauthConsents`; taking one away ends its tokens.
+    /// Defaults: `["openid"]`, or `["p1:admin"]` for workers.
     pub scopes: Option<Vec<String>>,
 }
 
@@ -161,7 +163,7 @@ pub struct ApplicationOut {
     pub pkce_enforcement: PkceEnforcement,
     /// Whether users see a consent page.
     pub consent_method: ConsentMethod,
-    /// Scopes the application may request.
+    /// Scopes the application may request (for a worker, with its permissions).
     pub scopes: Vec<String>,
     /// When it was created.
     pub created_at: Timestamp,

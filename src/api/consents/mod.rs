@@ -22,8 +22,8 @@ use super::etag::{TaggedJson, require_match};
 use super::json::{JsonBody, JsonOut, LenientJsonBody};
 use super::security::BearerToken;
 use super::types::{IdRef, Link, collection_links};
-use super::{ApiTags, admin_env, resource_id};
-use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
+use super::{ApiTags, permitted_env, resource_id};
+use crate::auth::principal::Permission;
 use crate::domain::applications::Application;
 use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
@@ -109,11 +109,17 @@ pub enum Revoked {
 /// Consent records.
 pub struct ConsentsApi;
 
-/// Admits an administrator, or the user themself with `scope`, and parses the ids.
-fn admit(auth: &BearerToken, env_id: &str, user_id: &str, scope: &str) -> Result<(EnvironmentId, UserId), ApiError> {
+/// Admits, on one user's records, a worker holding `permission` or the user themself with its
+/// self-service scope, and parses the ids.
+fn admit(
+    auth: &BearerToken,
+    env_id: &str,
+    user_id: &str,
+    permission: Permission,
+) -> Result<(EnvironmentId, UserId), ApiError> {
     let env = resource_id(env_id, EnvironmentId::parse)?;
     let user = resource_id(user_id, UserId::parse)?;
-    auth.0.require_admin_or_self(env, user, scope)?;
+    auth.0.require_for_user(env, user, permission)?;
     Ok((env, user))
 }
 
@@ -218,7 +224,7 @@ impl ConsentsApi {
     /// 24 hours gets the first answer again (same record, `201`, `Idempotent-Replayed: true`)
     /// instead of a second record; the same key with another body gets `422`; a retry while the
     /// first request is still running waits for it (up to 10 s, then `409` with `Retry-After`).
-    /// **Permissions:** a worker token of this environment.
+    /// **Permissions:** a worker token with `p1:create:oauthConsents` (or `p1:admin`).
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents",
         method = "post",
@@ -238,8 +244,7 @@ impl ConsentsApi {
         _idempotency_key: Header<Option<String>>,
         body: RecordBody,
     ) -> Result<Recorded, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
-        let user = resource_id(&user_id, UserId::parse)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::RecordConsents)?;
         let draft = match body {
             RecordBody::Accept(b) => b.value.into_draft(b.problems),
             RecordBody::Json(b) => b.value.into_draft(b.problems),
@@ -259,7 +264,8 @@ impl ConsentsApi {
     /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"`, `status eq "ACCEPTED"`,
     /// `scope eq "email"`, `consentedAt gt "2026-01-01T00:00:00Z"` (also `ge`, `lt`, `le`),
     /// combined with `and`, `or` and parentheses. `expand=applications` embeds the application.
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(path = "/v1/environments/:envId/users/:userId/oauthConsents", method = "get", operation_id = "consents.list")]
     #[allow(clippy::too_many_arguments)]
     async fn list_user_consents(
@@ -277,7 +283,7 @@ impl ConsentsApi {
         /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, Some(user), params).await
     }
@@ -285,7 +291,8 @@ impl ConsentsApi {
     /// Audit consents of the environment
     ///
     /// Every record of the environment, newest first, with the same `filter` (including `user.id eq "…"`),
-    /// `expand` and paging as the per-user list. **Permissions:** a worker token of this environment.
+    /// `expand` and paging as the per-user list. **Permissions:** a worker token with
+    /// `p1:read:oauthConsents` (or `p1:admin`).
     #[oai(path = "/v1/environments/:envId/oauthConsents", method = "get", operation_id = "consents.audit")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_consents(
@@ -302,7 +309,7 @@ impl ConsentsApi {
         /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
-        let env = admin_env(&auth, &env_id)?;
+        let env = permitted_env(&auth, &env_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         list(&state, env, None, params).await
     }
@@ -311,7 +318,8 @@ impl ConsentsApi {
     ///
     /// The scopes the user has granted the application now: the union of its `ACCEPTED`,
     /// unexpired, unrevoked records (empty when there are none).
-    /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
+    /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/effective",
         method = "get",
@@ -327,7 +335,7 @@ impl ConsentsApi {
         #[oai(name = "application.id")]
         application_id: Query<String>,
     ) -> Result<JsonOut<EffectiveConsentOut>, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let application = ApplicationId::parse(&application_id).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidRequest).with_detail(
                 "INVALID_PARAMETER",
@@ -349,8 +357,8 @@ impl ConsentsApi {
     ///
     /// The answer carries a strong `ETag`; send it back in `If-None-Match` to get `304 Not Modified`
     /// while the record (as this request would render it) is unchanged, or in `If-Match` on the
-    /// revoking PATCH. **Permissions:** a worker token, or the user's own token with
-    /// `p1:read:oauthConsents`.
+    /// revoking PATCH. **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker token,
+    /// or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "get",
@@ -370,7 +378,7 @@ impl ConsentsApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<ConsentRead, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, READ_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let expand = wants_applications(expand.0.as_deref())?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let record = consents::get_consent(&state.store, env, user, id).await?;
@@ -390,8 +398,9 @@ impl ConsentsApi {
     /// `{"status": "REVOKED"}`. The record stays in the ledger with status `REVOKED`; `consentedAt` and
     /// everything else is kept, `updatedAt` moves. Revoking a revoked record changes nothing; a
     /// `DECLINED` record cannot be revoked. With `If-Match` (the `ETag` of a read), the revocation
-    /// happens only if the record is still that version: otherwise `412`. **Permissions:** a worker
-    /// token, or the user's own token with `p1:update:oauthConsents`.
+    /// happens only if the record is still that version: otherwise `412`. **Permissions:**
+    /// `p1:update:oauthConsents` (or `p1:admin`) on a worker token, or the user's own token with
+    /// `p1:update:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "patch",
@@ -410,7 +419,7 @@ impl ConsentsApi {
         if_match: Header<Option<String>>,
         body: RevokeBody,
     ) -> Result<Revoked, ApiError> {
-        let (env, user) = admit(&auth, &env_id, &user_id, UPDATE_CONSENTS_SCOPE)?;
+        let (env, user) = admit(&auth, &env_id, &user_id, Permission::RevokeConsents)?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let input = match body {
             RevokeBody::Revoke(b) => b.into_inner(),

@@ -1,6 +1,6 @@
 //! Ory Hydra's admin API for external login and consent apps, mounted per environment under
 //! `/{envId}/admin/`: same paths, bodies and semantics, so apps written against Hydra's SDKs work
-//! unchanged. Callers need a worker token of the environment.
+//! unchanged. Callers need a worker token of the environment with `p1:admin`.
 
 mod requests;
 mod sessions;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::routes::RouteTable;
 use super::security::bearer_token;
+use crate::auth::principal::Permission;
 use crate::auth::tokens::TokenError;
 use crate::domain::applications::{Application, GrantType, ResponseType, TokenAuthMethod};
 use crate::domain::error::DomainError;
@@ -49,10 +50,12 @@ async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<Envi
         Err(TokenError::Unexpected(cause)) => return Err(ChallengeError::Unexpected(cause)),
         Err(refused) => return Err(ChallengeError::Unauthorized(format!("The access token was refused: {refused}."))),
     };
-    match principal.require_admin(env) {
+    match principal.require(env, Permission::Admin) {
         Ok(()) => Ok(env),
         Err(DomainError::NotFound) => Err(not_found()),
-        Err(_) => Err(ChallengeError::Forbidden("This needs a worker token (p1:admin).".into())),
+        Err(_) => {
+            Err(ChallengeError::Forbidden("This needs the 'p1:admin' permission of a worker application.".into()))
+        }
     }
 }
 

@@ -253,19 +253,23 @@ pub async fn list_applications(
     Ok(read_page(page, |a: &Application| a.id.as_uuid(), fetch, count).await?)
 }
 
-/// Replaces every setting (PUT): omitted settings take their defaults again.
+/// Replaces every setting (PUT): omitted settings take their defaults again. Taking a scope (a
+/// worker's permission included) or the client_credentials grant away ends the tokens the
+/// application got by client_credentials.
 pub async fn replace_application(
     store: &Store,
     env: EnvironmentId,
     id: ApplicationId,
     draft: ApplicationDraft,
 ) -> Result<Application, DomainError> {
-    let mut application = store.get_application(env, id).await?;
+    let before = store.get_application(env, id).await?;
     let known = known_scopes(store, env, &draft).await?;
     let settings = rules::validate(draft, &known)?;
+    let mut application = before.clone();
     rules::apply(&mut application, settings);
     application.updated_at = crate::domain::now();
-    store.update_application(env, &application).await?;
+    let ends_client_tokens = rules::narrows_client_credentials(&before, &application);
+    store.update_application(env, &application, ends_client_tokens).await?;
     Ok(application)
 }
 

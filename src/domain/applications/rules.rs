@@ -5,6 +5,7 @@ use super::{
     AppType, Application, ApplicationDraft, ConsentMethod, GrantType, PkceEnforcement, Protocol, ResponseType,
     TokenAuthMethod,
 };
+use crate::auth::principal::{ADMIN_SCOPE, Permission};
 use crate::domain::error::{DomainError, FieldError, Validator};
 use crate::domain::text::{optional_text, required_text};
 
@@ -89,13 +90,14 @@ pub(super) fn validate(draft: ApplicationDraft, known_scopes: &[String]) -> Resu
         v.push(FieldError::invalid("redirectUris", "AUTHORIZATION_CODE requires at least one redirect URI."));
     }
     let redirect_uris = dedup(redirect_uris);
-    // The default needs no look-up: every environment has the built-in `openid` scope, which cannot be deleted.
+    // The defaults need no look-up: every environment has the built-in `openid` scope, which cannot be deleted,
+    // and permissions are the platform's. A worker is an administrator unless it is granted less.
     let scopes = match draft.scopes {
         Some(scopes) => {
-            check_scopes(&mut v, &scopes, known_scopes);
+            check_scopes(&mut v, &scopes, known_scopes, app_type);
             scopes
         }
-        None if app_type == AppType::Worker => vec![],
+        None if app_type == AppType::Worker => vec![ADMIN_SCOPE.to_owned()],
         None => vec![OPENID.to_owned()],
     };
     let scopes = dedup(scopes);
@@ -117,14 +119,24 @@ pub(super) fn validate(draft: ApplicationDraft, known_scopes: &[String]) -> Resu
     })
 }
 
-/// Each requested scope must be one of the environment's; errors name the index as sent.
-fn check_scopes(v: &mut Validator, scopes: &[String], known_scopes: &[String]) {
+/// Each listed scope must be one of the environment's or, for a worker, a permission; errors name
+/// the index as sent.
+fn check_scopes(v: &mut Validator, scopes: &[String], known_scopes: &[String], app_type: AppType) {
     if scopes.len() > MAX_SCOPES {
         v.push(FieldError::invalid("scopes", format!("At most {MAX_SCOPES} scopes.")));
         return;
     }
     for (index, name) in scopes.iter().enumerate() {
-        if !known_scopes.contains(name) {
+        let permission = Permission::of_scope(name);
+        if permission.is_some() && app_type == AppType::Worker {
+            continue;
+        }
+        if permission.is_some_and(|p| !p.is_self_service()) {
+            v.push(FieldError::invalid(
+                format!("scopes[{index}]"),
+                format!("'{name}' is a worker permission: only WORKER applications may list it."),
+            ));
+        } else if !known_scopes.contains(name) {
             v.push(FieldError::invalid(
                 format!("scopes[{index}]"),
                 format!("'{name}' is not a scope of this environment."),
@@ -165,6 +177,16 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
         }
     }
     out
+}
+
+/// Whether `after` may get less by client_credentials than `before` could: a scope (a worker's
+/// permission included) is no longer listed, the grant was taken away, or the type changed.
+pub(super) fn narrows_client_credentials(before: &Application, after: &Application) -> bool {
+    let had_grant = before.grant_types.contains(&GrantType::ClientCredentials);
+    had_grant
+        && (!after.grant_types.contains(&GrantType::ClientCredentials)
+            || before.app_type != after.app_type
+            || before.scopes.iter().any(|scope| !after.scopes.contains(scope)))
 }
 
 /// Writes validated settings onto an application.

@@ -11,6 +11,7 @@ use super::plan::plan;
 use super::{
     BrowserSession, FlowContext, FlowError, PendingAuthorization, PendingKind, SESSION_LIFETIME, Step, error_redirect,
 };
+use crate::auth::principal::Permission;
 use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::applications::{Application, GrantType, PkceEnforcement, ResponseType};
 use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
@@ -139,6 +140,13 @@ fn validate(app: &Application, params: &AuthorizeParams) -> Result<Valid, Refusa
     }
     if let Some(denied) = scopes.iter().find(|s| !app.scopes.contains(s)) {
         return Err(refuse("invalid_scope", format!("Scope '{denied}' is not granted to this application.")));
+    }
+    // A worker's own permissions are granted by client_credentials alone; no user can pass them on.
+    if let Some(denied) = scopes.iter().find(|s| Permission::of_scope(s).is_some_and(|p| !p.is_self_service())) {
+        return Err(refuse(
+            "invalid_scope",
+            format!("'{denied}' is a worker permission, granted by client_credentials only."),
+        ));
     }
     let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
         (None, Some(_)) => return Err(refuse("invalid_request", "'code_challenge_method' without 'code_challenge'.")),
