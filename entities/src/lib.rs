@@ -12,6 +12,7 @@ pub mod grant;
 pub mod grant_consent;
 pub mod login_throttle;
 pub mod refresh_token;
+pub mod retired_subject;
 pub mod revoked_token;
 pub mod scope;
 pub mod signing_key;

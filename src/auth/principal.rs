@@ -21,8 +21,10 @@ pub struct Principal {
     pub environment_id: EnvironmentId,
     /// The application the token was issued to.
     pub client_id: String,
-    /// The token's subject: the client itself, or a user.
+    /// The token's subject: the client itself, or a user (its id, or its external subject).
     pub subject: String,
+    /// The user a user token speaks for; `None` for a client's own token.
+    pub user_id: Option<UserId>,
     /// Granted scopes.
     pub scopes: Vec<String>,
     /// Expiry, seconds since the epoch.
@@ -83,7 +85,7 @@ impl Principal {
         if self.is_admin() {
             return Ok(());
         }
-        if self.subject != user.to_string() {
+        if self.user_id != Some(user) {
             return Err(DomainError::NotFound);
         }
         if self.has_scope(scope) {
