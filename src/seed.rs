@@ -53,6 +53,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
             given_name: None,
             family_name: None,
             enabled: true,
+            external_subject: None,
             created_at: now,
             updated_at: now,
         };

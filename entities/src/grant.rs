@@ -19,6 +19,7 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub access_claims: Option<String>,
     pub id_claims: Option<String>,
+    pub external_subject: Option<String>,
 }
 
 /// No relations are navigated through the ORM.

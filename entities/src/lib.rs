@@ -13,6 +13,7 @@ pub mod grant_consent;
 pub mod idempotency_key;
 pub mod login_throttle;
 pub mod refresh_token;
+pub mod retired_subject;
 pub mod revoked_token;
 pub mod scope;
 pub mod signing_key;

@@ -20,6 +20,7 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub external_subject: Option<String>,
 }
 
 /// No relations are navigated through the ORM.

@@ -66,7 +66,7 @@ pub struct ServerMetadata {
     pub response_modes_supported: Vec<String>,
     /// `login`, `consent`, `none`.
     pub prompt_values_supported: Vec<String>,
-    /// `public`: subjects are user ids.
+    /// `public`: subjects are user ids, or an external user's subject from the login app.
     pub subject_types_supported: Vec<String>,
     /// ID token signing algorithms.
     pub id_token_signing_alg_values_supported: Vec<String>,

@@ -4,7 +4,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
@@ -63,7 +63,7 @@ pub struct UserUpdate {
     /// once; enabling again does not bring them back.
     #[serde(default)]
     pub enabled: MaybeUndefined<bool>,
-    /// New password.
+    /// New password (refused for `EXTERNAL` users: they sign in through their login app only).
     #[oai(write_only)]
     #[serde(default)]
     pub password: MaybeUndefined<String>,
@@ -90,6 +90,28 @@ pub struct UserLinks {
     pub environment: Link,
 }
 
+/// Where a user signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "UPPERCASE")]
+pub enum IdentityProviderType {
+    /// Created through this API; signs in to the hosted login page with its password.
+    Local,
+    /// Created by the environment's external login app the first time it signed in a subject that
+    /// named no user (Hydra-compatible `PUT …/admin/oauth2/auth/requests/login/accept`); signs in
+    /// through that app only, never with a password.
+    External,
+}
+
+/// Where a user signs in.
+#[derive(Clone, Debug, Object)]
+pub struct IdentityProvider {
+    /// `LOCAL`: created through this API; signs in to the hosted login page with its password.
+    /// `EXTERNAL`: created by the environment's external login app the first time it signed in a
+    /// subject that named no user; signs in through that app only.
+    #[oai(rename = "type")]
+    pub kind: IdentityProviderType,
+}
+
 /// A user.
 #[derive(Clone, Debug, Object)]
 #[oai(rename_all = "camelCase")]
@@ -110,6 +132,12 @@ pub struct UserOut {
     pub name: Name,
     /// Whether the user may sign in.
     pub enabled: bool,
+    /// Where the user signs in.
+    pub identity_provider: IdentityProvider,
+    /// For an `EXTERNAL` user: the subject its login app signs it in as, exactly as the app sent it.
+    /// Its tokens carry it as `sub`; records and this API name the user by `id`.
+    #[oai(skip_serializing_if_is_none)]
+    pub external_id: Option<String>,
     /// When the user was created.
     pub created_at: Timestamp,
     /// When the user last changed.
@@ -130,6 +158,13 @@ impl UserOut {
             email: user.email,
             name: Name { given: user.given_name, family: user.family_name },
             enabled: user.enabled,
+            identity_provider: IdentityProvider {
+                kind: match user.external_subject {
+                    Some(_) => IdentityProviderType::External,
+                    None => IdentityProviderType::Local,
+                },
+            },
+            external_id: user.external_subject,
             created_at: user.created_at.into(),
             updated_at: user.updated_at.into(),
         }
@@ -221,7 +256,8 @@ impl UsersApi {
     /// List users
     ///
     /// Users in creation order, `limit` per page (default 100, at most 1000). Follow `_links.next`
-    /// verbatim for the next page. **Permissions:** a worker token with `p1:admin`.
+    /// verbatim for the next page. `externalId` finds the `EXTERNAL` user that the environment's
+    /// login app signs in as that subject. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId/users", method = "get", operation_id = "users.list")]
     async fn list_users(
         &self,
@@ -232,12 +268,17 @@ impl UsersApi {
         limit: Query<Option<i64>>,
         /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
+        /// Only the `EXTERNAL` user with this `externalId` (exact match, at most 255 characters).
+        #[oai(name = "externalId")]
+        external_id: Query<Option<String>>,
     ) -> Result<Json<UsersPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let page_request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let page = users::list_users(&state.store, env, page_request).await?;
+        let external_id = external_id.0;
+        let page = users::list_users(&state.store, env, page_request, external_id.as_deref()).await?;
         let base = state.url(&format!("/v1/environments/{env}/users"));
-        let parts = page_parts(&base, page_request, cursor.0.as_deref(), page, &[], |u| UserOut::new(&state, u));
+        let filter: Vec<(&str, &str)> = external_id.as_deref().map(|id| ("externalId", id)).into_iter().collect();
+        let parts = page_parts(&base, page_request, cursor.0.as_deref(), page, &filter, |u| UserOut::new(&state, u));
         let PageParts { links, items, count, size } = parts;
         Ok(Json(UsersPage { links, embedded: EmbeddedUsers { users: items }, count, size }))
     }

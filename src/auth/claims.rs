@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 pub struct Claims {
     /// Issuer: `{publicUrl}/{envId}/as`.
     pub iss: String,
-    /// Subject: the client id, or the user id for user tokens.
+    /// Subject: the client id, or for user tokens the user id (an external user's subject).
     pub sub: String,
+    /// The user id, when `sub` is an external user's subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
     /// Audience: the API base URL.
     pub aud: String,
     /// The environment the token belongs to.
@@ -41,7 +44,7 @@ pub struct Claims {
 pub struct IdTokenClaims {
     /// Issuer.
     pub iss: String,
-    /// The user id.
+    /// The user id (an external user's subject).
     pub sub: String,
     /// The client id.
     pub aud: String,

@@ -80,8 +80,10 @@ pub struct Principal {
     pub environment_id: EnvironmentId,
     /// The application the token was issued to.
     pub client_id: String,
-    /// The token's subject: the client itself, or a user.
+    /// The token's subject: the client itself, or a user (its id, or its external subject).
     pub subject: String,
+    /// The user a user token speaks for; `None` for a client's own token.
+    pub user_id: Option<UserId>,
     /// Granted scopes.
     pub scopes: Vec<String>,
     /// Expiry, seconds since the epoch.
@@ -144,7 +146,7 @@ impl Principal {
         if self.is_client_itself() {
             return Err(permission.refusal());
         }
-        if self.subject != user.to_string() {
+        if self.user_id != Some(user) {
             return Err(DomainError::NotFound);
         }
         if permission.is_self_service() && self.has_scope(permission.scope()) {
@@ -164,6 +166,7 @@ mod tests {
             environment_id: env,
             client_id: "client".into(),
             subject: subject.into(),
+            user_id: UserId::parse(subject),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             expires_at: 0,
             token_id: "jti".into(),

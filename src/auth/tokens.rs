@@ -17,7 +17,7 @@ use super::keys::PublicJwk;
 use super::principal::Principal;
 use super::secrets::SecretBox;
 use crate::domain::error::DomainError;
-use crate::domain::ids::EnvironmentId;
+use crate::domain::ids::{EnvironmentId, UserId};
 use crate::store::{Store, StoreError};
 
 /// Why a bearer token was refused; every case is a 401 for the caller.
@@ -163,11 +163,12 @@ impl TokenService {
     /// Signs a token for `subject` of `client_id` in `env` with `scopes`: tied to its grant when a
     /// user granted it, to the client's credential version when the client asked for itself.
     pub async fn issue(&self, env: EnvironmentId, basis: TokenBasis<'_>) -> Result<IssuedToken, DomainError> {
-        let TokenBasis { client_id, subject, scopes, grant, ext, credential_version } = basis;
+        let TokenBasis { client_id, subject, user_id, scopes, grant, ext, credential_version } = basis;
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer(env),
             sub: subject.to_owned(),
+            uid: user_id,
             aud: self.public_url.clone(),
             env: env.to_string(),
             client_id: client_id.to_owned(),
@@ -285,10 +286,18 @@ impl TokenService {
     async fn verify_and_remember(&self, token: &str, key: [u8; 32]) -> Result<Principal, TokenError> {
         let now = chrono::Utc::now().timestamp();
         let (env, claims) = self.verify_signature(token).await?;
+        // A user token's user: its `uid` when `sub` is an external subject, else `sub` itself
+        // (unless the token is its client's own).
+        let user_id = match &claims.uid {
+            Some(uid) => UserId::parse(uid),
+            None if claims.sub != claims.client_id => UserId::parse(&claims.sub),
+            None => None,
+        };
         let principal = Principal {
             environment_id: env,
             client_id: claims.client_id,
             subject: claims.sub,
+            user_id,
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             expires_at: claims.exp,
             token_id: claims.jti,
@@ -342,8 +351,10 @@ fn cache_key(token: &str) -> [u8; 32] {
 pub struct TokenBasis<'a> {
     /// The client it is issued to.
     pub client_id: &'a str,
-    /// The user, or the client itself.
+    /// The user (its id, or its external subject), or the client itself.
     pub subject: &'a str,
+    /// The user's id when `subject` is the user's external subject.
+    pub user_id: Option<String>,
     /// Granted scopes.
     pub scopes: &'a [String],
     /// The grant, for a user's token.

@@ -10,6 +10,7 @@ pub mod grants;
 pub mod ids;
 pub mod paging;
 pub mod scopes;
+pub mod subjects;
 pub mod text;
 pub mod tokens;
 pub mod users;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::error::{DomainError, FieldError, Validator};
 use super::ids::{EnvironmentId, UserId};
 use super::paging::{COUNT_BOUND, Page, PageRequest, read_page};
+use super::subjects;
 use super::text::{email, optional_text, required_text};
 use crate::auth::password;
 use crate::store::Store;
@@ -26,10 +27,21 @@ pub struct User {
     pub family_name: Option<String>,
     /// Disabled users cannot sign in.
     pub enabled: bool,
+    /// For an external user, the subject the environment's login app signs it in as; `None` for a
+    /// user created through the users API.
+    pub external_subject: Option<String>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
     /// When the user last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// What tokens (`sub`) and the Hydra-compatible API call the user: an external user's subject,
+    /// else the user id.
+    pub fn subject(&self) -> String {
+        self.external_subject.clone().unwrap_or_else(|| self.id.to_string())
+    }
 }
 
 /// Unvalidated fields of a new user, as the caller sent them.
@@ -125,6 +137,7 @@ pub async fn create_user(store: &Store, env: EnvironmentId, draft: UserDraft) ->
             given_name: given_name?,
             family_name: family_name?,
             enabled: draft.enabled.unwrap_or(true),
+            external_subject: None,
             created_at: now,
             updated_at: now,
         };
@@ -143,10 +156,18 @@ pub async fn get_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<U
     Ok(store.get_user(env, id).await?)
 }
 
-/// Lists users in creation order.
-pub async fn list_users(store: &Store, env: EnvironmentId, page: PageRequest) -> Result<Page<User>, DomainError> {
-    let fetch = store.list_users(env, page);
-    let count = store.count_users(env, COUNT_BOUND);
+/// Lists users in creation order; with `external_subject`, only the external user of that subject.
+pub async fn list_users(
+    store: &Store,
+    env: EnvironmentId,
+    page: PageRequest,
+    external_subject: Option<&str>,
+) -> Result<Page<User>, DomainError> {
+    if let Some(subject) = external_subject {
+        subjects::check("externalId", subject).map_err(DomainError::field)?;
+    }
+    let fetch = store.list_users(env, external_subject, page);
+    let count = store.count_users(env, external_subject, COUNT_BOUND);
     Ok(read_page(page, |u: &User| u.id.as_uuid(), fetch, count).await?)
 }
 
@@ -175,6 +196,14 @@ pub async fn update_user(store: &Store, env: EnvironmentId, id: UserId, patch: U
         Change::Keep => None,
         Change::Clear => {
             v.push(FieldError::invalid("password", "'password' cannot be removed."));
+            None
+        }
+        // An external user signs in through the login app only; a password would open the hosted login.
+        Change::Set(_) if user.external_subject.is_some() => {
+            v.push(FieldError::invalid(
+                "password",
+                "An external user signs in through the login app; it has no password.",
+            ));
             None
         }
         Change::Set(p) => v.check(password_rule(p)),
@@ -207,7 +236,9 @@ fn apply_optional(
 }
 
 /// Deletes a user, ending their grants, tokens and browser sessions. Their consent records stay in
-/// the ledger as evidence.
+/// the ledger as evidence. The user's id, username and external subject are retired: a login app
+/// naming them later is refused instead of creating somebody new.
 pub async fn delete_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<(), DomainError> {
-    Ok(store.delete_user(env, id, crate::domain::now()).await?)
+    let user = store.get_user(env, id).await?;
+    Ok(store.delete_user(env, id, &subjects::retired_names(&user), crate::domain::now()).await?)
 }

@@ -296,18 +296,6 @@ impl Store {
         Ok(result.rows_affected)
     }
 
-    /// A user by id or, failing that, by username.
-    pub async fn user_by_id_or_username(&self, env: EnvironmentId, subject: &str) -> Result<Option<User>, StoreError> {
-        if let Some(id) = UserId::parse(subject) {
-            match self.get_user(env, id).await {
-                Ok(user) => return Ok(Some(user)),
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.login_account(env, subject).await?.map(|a| a.user))
-    }
-
     /// Marks a pending authorization completed; false when it already was (a second submission).
     pub async fn complete_authorization(
         &self,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use entities::{application, authorization_code, consent, grant, grant_consent, refresh_token, revoked_token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait};
-use serde_json::Value as Json;
 
+use super::grant_insert::grant_insert;
 use super::{Store, StoreError};
 use crate::domain::grants::{Claims, Grant, NewCode, StoredCode, StoredRefresh, Taken};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, GrantId, UserId};
@@ -15,7 +15,7 @@ fn claims_from(text: Option<&str>) -> Result<Option<Claims>, StoreError> {
     text.map(|t| serde_json::from_str(t).map_err(|e| StoreError::Database(format!("stored claims: {e}")))).transpose()
 }
 
-fn claims_to(claims: &Option<Claims>) -> Option<String> {
+pub(super) fn claims_to(claims: &Option<Claims>) -> Option<String> {
     claims.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string())
 }
 
@@ -33,6 +33,7 @@ fn grant_from(row: grant::Model) -> Result<Grant, StoreError> {
         revoked_at: row.revoked_at,
         access_claims: claims_from(row.access_claims.as_deref())?,
         id_claims: claims_from(row.id_claims.as_deref())?,
+        external_subject: row.external_subject,
     })
 }
 
@@ -91,25 +92,7 @@ impl Store {
         code: NewCode<'_>,
     ) -> Result<(), StoreError> {
         let backend = self.backend();
-        let mut statements = vec![
-            grant::Entity::insert(
-                grant::Model {
-                    environment_id: env.as_uuid(),
-                    id: g.id.as_uuid(),
-                    client_id: g.client_id.as_uuid(),
-                    user_id: g.user_id.as_uuid(),
-                    scopes: Json::Array(g.scopes.iter().cloned().map(Json::String).collect()),
-                    auth_time: g.auth_time,
-                    nonce: g.nonce.clone(),
-                    created_at: g.created_at,
-                    revoked_at: g.revoked_at,
-                    access_claims: claims_to(&g.access_claims),
-                    id_claims: claims_to(&g.id_claims),
-                }
-                .into_active_model(),
-            )
-            .build(backend),
-        ];
+        let mut statements = vec![backend.build(&grant_insert(env, g)?)];
         if !consent_ids.is_empty() {
             statements.push(
                 grant_consent::Entity::insert_many(consent_ids.iter().map(|c| {

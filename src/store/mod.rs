@@ -7,6 +7,7 @@ mod consents;
 mod environments;
 mod error;
 mod flow;
+mod grant_insert;
 mod grants;
 mod idempotency;
 mod login_throttles;

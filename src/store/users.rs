@@ -2,9 +2,11 @@
 
 use super::reads::ReadExt;
 use chrono::{DateTime, Utc};
-use entities::{browser_session, user};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use entities::{browser_session, retired_subject, user};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+};
 
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
@@ -22,8 +24,17 @@ pub(super) fn to_domain(row: user::Model) -> User {
         given_name: row.given_name,
         family_name: row.family_name,
         enabled: row.enabled,
+        external_subject: row.external_subject,
         created_at: row.created_at,
         updated_at: row.updated_at,
+    }
+}
+
+/// `query` narrowed to the external user of `subject`, when given.
+fn with_subject(query: sea_orm::Select<user::Entity>, subject: Option<&str>) -> sea_orm::Select<user::Entity> {
+    match subject {
+        Some(subject) => query.filter(user::Column::ExternalSubject.eq(subject)),
+        None => query,
     }
 }
 
@@ -32,7 +43,7 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<user::Entity> {
 }
 
 impl Store {
-    /// Inserts a user; a taken username is a conflict on `username`.
+    /// Inserts a user; a taken username (or external subject) is a conflict on `username`.
     pub async fn insert_user(
         &self,
         env: EnvironmentId,
@@ -52,6 +63,7 @@ impl Store {
             locked_until: None,
             created_at: u.created_at,
             updated_at: u.updated_at,
+            external_subject: u.external_subject.clone(),
         }
         .into_active_model()
         .insert(&self.db)
@@ -70,15 +82,52 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    /// Up to `limit` users after the cursor id, in id (creation) order.
-    pub async fn list_users(&self, env: EnvironmentId, page: PageRequest) -> Result<Vec<User>, StoreError> {
-        let query = super::paging::keyset(scoped(env), user::Column::Id, false, page);
+    /// One page of users in id (creation) order; only the external user of `external_subject` when given.
+    pub async fn list_users(
+        &self,
+        env: EnvironmentId,
+        external_subject: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Vec<User>, StoreError> {
+        let query = super::paging::keyset(with_subject(scoped(env), external_subject), user::Column::Id, false, page);
         Ok(query.read_all(&self.reads).await?.into_iter().map(to_domain).collect())
     }
 
-    /// How many users the environment has, counting no further than `bound + 1`.
-    pub async fn count_users(&self, env: EnvironmentId, bound: u64) -> Result<u64, StoreError> {
-        Ok(scoped(env).read_count_upto(&self.reads, bound).await?)
+    /// How many users [`Self::list_users`] pages through, counting no further than `bound + 1`.
+    pub async fn count_users(
+        &self,
+        env: EnvironmentId,
+        external_subject: Option<&str>,
+        bound: u64,
+    ) -> Result<u64, StoreError> {
+        Ok(with_subject(scoped(env), external_subject).read_count_upto(&self.reads, bound).await?)
+    }
+
+    /// The users `subject` may name, in one query: the one with id `id`, the external user of
+    /// `subject`, the one with username `subject` (each unique in the environment).
+    pub async fn users_named_by(
+        &self,
+        env: EnvironmentId,
+        id: Option<UserId>,
+        subject: &str,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut names =
+            Condition::any().add(user::Column::ExternalSubject.eq(subject)).add(user::Column::Username.eq(subject));
+        if let Some(id) = id {
+            names = names.add(user::Column::Id.eq(id.as_uuid()));
+        }
+        Ok(scoped(env).filter(names).limit(3).read_all(&self.reads).await?.into_iter().map(to_domain).collect())
+    }
+
+    /// Whether any of `digests` names a deleted user of the environment.
+    pub async fn subject_retired(&self, env: EnvironmentId, digests: &[String]) -> Result<bool, StoreError> {
+        let found = retired_subject::Entity::find()
+            .filter(retired_subject::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(retired_subject::Column::SubjectDigest.is_in(digests.iter().cloned()))
+            .limit(1)
+            .read_all(&self.reads)
+            .await?;
+        Ok(!found.is_empty())
     }
 
     /// Writes every attribute of `u`; the password only when a new hash is given. A disabled user's
@@ -117,8 +166,15 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user, ending their grants and browser sessions. Their consent records stay.
-    pub async fn delete_user(&self, env: EnvironmentId, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Deletes a user, ending their grants and browser sessions, and retires the digests of what
+    /// named them. Their consent records stay.
+    pub async fn delete_user(
+        &self,
+        env: EnvironmentId,
+        id: UserId,
+        retired: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let tx = self.begin().await?;
         let result = user::Entity::delete_many()
             .filter(user::Column::EnvironmentId.eq(env.as_uuid()))
@@ -127,6 +183,21 @@ impl Store {
             .await?;
         touched(result.rows_affected)?;
         end_everything_of(&tx, env, id, now).await?;
+        if !retired.is_empty() {
+            let rows = retired.iter().map(|digest| {
+                retired_subject::Model {
+                    environment_id: env.as_uuid(),
+                    subject_digest: digest.clone(),
+                    retired_at: now,
+                }
+                .into_active_model()
+            });
+            let retired_before =
+                OnConflict::columns([retired_subject::Column::EnvironmentId, retired_subject::Column::SubjectDigest])
+                    .do_nothing()
+                    .to_owned();
+            retired_subject::Entity::insert_many(rows).on_conflict(retired_before).exec_without_returning(&tx).await?;
+        }
         tx.commit().await?;
         self.ended();
         Ok(())

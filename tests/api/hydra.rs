@@ -278,10 +278,14 @@ async fn challenges_are_single_use_and_bound_to_their_browser_and_environment() 
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.json()["status_code"], 401);
 
-    let unknown =
-        own_admin(&app, Method::PUT, &format!("requests/login/accept?login_challenge={login}"), Some(accept("nobody")))
-            .await;
-    assert_eq!(unknown.status, 400, "the subject must be a user");
+    let unknown = own_admin(
+        &app,
+        Method::PUT,
+        &format!("requests/login/accept?login_challenge={login}"),
+        Some(accept("no\u{0}body")),
+    )
+    .await;
+    assert_eq!(unknown.status, 400, "the subject must be one Assent accepts");
     let accepted = own_admin(
         &app,
         Method::PUT,

@@ -20,6 +20,7 @@ mod helpers;
 mod hydra;
 mod hydra_bounds;
 mod hydra_sdk;
+mod hydra_subjects;
 mod limits;
 mod openapi_spec;
 mod ops;

@@ -25,7 +25,7 @@ pub async fn get_login_request(state: Data<&AppState>, request: &Request, Path(e
                 "requested_scope": found.pending.scopes,
                 "requested_access_token_audience": [],
                 "skip": found.skip,
-                "subject": found.subject.map(|s| s.to_string()).unwrap_or_default(),
+                "subject": found.subject.unwrap_or_default(),
                 "session_id": found.pending.browser_session_id.to_string(),
                 "oidc_context": {},
             });
@@ -125,7 +125,7 @@ pub async fn get_consent_request(state: Data<&AppState>, request: &Request, Path
                 "requested_scope": found.pending.scopes,
                 "requested_access_token_audience": [],
                 "skip": found.skip,
-                "subject": found.subject.to_string(),
+                "subject": found.subject,
                 "login_session_id": found.pending.browser_session_id.to_string(),
                 "oidc_context": {},
                 "context": {},

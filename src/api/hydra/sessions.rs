@@ -24,7 +24,7 @@ fn session_json(session: &ConsentSession) -> Value {
             "client": client,
             "requested_scope": record.scopes,
             "requested_access_token_audience": [],
-            "subject": record.user_id.to_string(),
+            "subject": session.subject,
             "skip": false,
         },
         "grant_scope": record.scopes,

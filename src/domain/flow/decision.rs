@@ -253,6 +253,7 @@ pub(super) async fn issue_code(
         revoked_at: None,
         access_claims: claims.clone().and_then(|c| c.0),
         id_claims: claims.and_then(|c| c.1),
+        external_subject: None,
     };
     let code = opaque_token();
     cx.store

@@ -112,8 +112,13 @@ pub async fn login(
     let account = cx.store.login_account(cx.env, &username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let verified = password::verify(stored.clone().unwrap_or(decoy_hash().await?), candidate).await?;
+    // An external user signs in through the login app only, whatever its row holds.
     let account = match account {
-        Some(account) if verified && stored.is_some() && account.user.enabled => account,
+        Some(account)
+            if verified && stored.is_some() && account.user.enabled && account.user.external_subject.is_none() =>
+        {
+            account
+        }
         _ => return Ok(again("Incorrect username or password.", username)),
     };
     cx.store.clear_login_attempts(cx.env, &throttle).await?;

@@ -34,13 +34,15 @@ async fn tokens_for(
     refresh_expires_at: DateTime<Utc>,
 ) -> Result<TokenGrant, OAuthError> {
     let client_id = app.id.to_string();
-    let user = grant.user_id.to_string();
+    // An external user's tokens name it as its login app did; `uid` keeps the user id for Assent.
+    let user = grant.subject();
     let access = tokens
         .issue(
             env,
             TokenBasis {
                 client_id: &client_id,
                 subject: &user,
+                user_id: grant.external_subject.is_some().then(|| grant.user_id.to_string()),
                 scopes: &scopes,
                 grant: Some(grant.id.to_string()),
                 ext: grant.access_claims.clone(),

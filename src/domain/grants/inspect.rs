@@ -5,7 +5,7 @@ use chrono::DateTime;
 use super::{Claims, required, server};
 use crate::auth::secrets::token_digest;
 use crate::auth::tokens::{TokenError, TokenService};
-use crate::domain::ids::{EnvironmentId, UserId};
+use crate::domain::ids::EnvironmentId;
 use crate::domain::tokens::{ClientAuth, OAuthError, authenticate_client};
 use crate::store::{Store, StoreError};
 
@@ -106,7 +106,7 @@ pub async fn introspect(
             active,
             scope: Some(grant.scopes.join(" ")),
             client_id: Some(grant.client_id.to_string()),
-            sub: Some(grant.user_id.to_string()),
+            sub: Some(grant.subject()),
             token_type: Some("refresh_token".into()),
             exp: Some(stored.expires_at.timestamp()),
             iat: Some(stored.created_at.timestamp()),
@@ -156,7 +156,7 @@ pub enum BearerError {
 /// The claims userinfo releases (OIDC Core §5.1), per granted scope.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserInfo {
-    /// The user id.
+    /// The user id (an external user's subject).
     pub sub: String,
     /// `profile`: username.
     pub preferred_username: Option<String>,
@@ -190,13 +190,13 @@ pub async fn userinfo(
         return Err(BearerError::InsufficientScope("userinfo needs a user's token with the 'openid' scope.".into()));
     }
     let gone = || BearerError::InvalidToken("The token's user no longer exists.".into());
-    let user_id = UserId::parse(&principal.subject).ok_or_else(gone)?;
+    let user_id = principal.user_id.ok_or_else(gone)?;
     let user = match store.get_user(env, user_id).await {
         Ok(user) if user.enabled => user,
         Ok(_) | Err(StoreError::NotFound) => return Err(gone()),
         Err(e) => return Err(BearerError::Server(e.to_string())),
     };
-    let mut info = UserInfo { sub: user.id.to_string(), ..UserInfo::default() };
+    let mut info = UserInfo { sub: user.subject(), ..UserInfo::default() };
     if principal.has_scope("profile") {
         let name = [user.given_name.as_deref(), user.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
         info.name = (!name.is_empty()).then(|| name.join(" "));

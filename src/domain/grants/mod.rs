@@ -42,6 +42,16 @@ pub struct Grant {
     pub access_claims: Option<Claims>,
     /// Claims an external consent app added to ID tokens (`session.id_token`).
     pub id_claims: Option<Claims>,
+    /// The user's external subject, copied from the user when the grant is stored (whatever this
+    /// holds then); tokens name it as `sub` instead of the user id.
+    pub external_subject: Option<String>,
+}
+
+impl Grant {
+    /// The `sub` of the grant's tokens: the user's external subject, else the user id.
+    pub fn subject(&self) -> String {
+        self.external_subject.clone().unwrap_or_else(|| self.user_id.to_string())
+    }
 }
 
 /// An authorization code to store with its grant.

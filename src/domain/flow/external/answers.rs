@@ -7,6 +7,7 @@ use crate::auth::secrets::{opaque_token, token_digest};
 use crate::domain::consents::{ConsentSource, ConsentStatus, FlowDecision, RequestContext, record_flow_decision};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
+use crate::domain::subjects;
 use crate::store::{StoreError, StoredChallenge};
 
 /// A challenge that exists in this environment, whatever its state.
@@ -61,7 +62,14 @@ async fn signed_in_user(cx: &FlowContext<'_>, pending: &PendingAuthorization) ->
 pub async fn login_request(cx: &FlowContext<'_>, challenge: &str) -> Result<LoginRequest, ChallengeError> {
     let stored = find(cx, PendingKind::LoginChallenge, challenge).await?;
     let app = cx.store.get_application(cx.env, stored.pending.client_id).await.map_err(DomainError::from)?;
-    let subject = signed_in_user(cx, &stored.pending).await?;
+    let subject = match signed_in_user(cx, &stored.pending).await? {
+        Some(id) => match cx.store.get_user(cx.env, id).await {
+            Ok(user) => Some(user.subject()),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
+        None => None,
+    };
     Ok(LoginRequest {
         request_url: request_url(cx, &stored.pending),
         pending: stored.pending,
@@ -79,17 +87,16 @@ pub async fn accept_login(
 ) -> Result<String, ChallengeError> {
     let stored = open(cx, PendingKind::LoginChallenge, challenge).await?;
     remember_for(accept.remember_for)?;
-    let user = match cx.store.user_by_id_or_username(cx.env, &accept.subject).await? {
-        Some(user) if user.enabled => user,
-        _ => return Err(ChallengeError::Invalid("'subject' is not an enabled user of this environment.".into())),
-    };
+    subjects::check("subject", &accept.subject).map_err(DomainError::field)?;
+    // Checked before a new subject can become a user: a refused answer creates nobody.
     if let Some(signed_in) = signed_in_user(cx, &stored.pending).await?
-        && signed_in != user.id
+        && subjects::named_by(cx.store, cx.env, &accept.subject).await?.map(|u| u.id) != Some(signed_in)
     {
         return Err(ChallengeError::Invalid(
             "'subject' differs from the user this browser is signed in as (skip was true).".into(),
         ));
     }
+    let user = subjects::sign_in_as(cx.store, cx.env, &accept.subject).await?;
     let outcome = Outcome::LoginAccepted {
         user_id: user.id.to_string(),
         remember: accept.remember,
@@ -107,6 +114,7 @@ pub async fn consent_request(cx: &FlowContext<'_>, challenge: &str) -> Result<Co
         pending.user_id.ok_or_else(|| ChallengeError::Unexpected("consent challenge without a user".into()))?;
     let always_ask = pending.prompt.as_deref().is_some_and(|p| p.split_whitespace().any(|v| v == "consent"));
     let plan = plan(cx.store, cx.env, &app, subject, &pending.scopes, always_ask).await?;
+    let subject = cx.store.get_user(cx.env, subject).await.map_err(DomainError::from)?.subject();
     Ok(ConsentRequest { request_url: request_url(cx, &pending), pending, app, skip: plan.ask.is_empty(), subject })
 }
 

@@ -20,7 +20,7 @@ use crate::domain::applications::Application;
 use crate::domain::consents::Consent;
 use crate::domain::error::DomainError;
 use crate::domain::grants::Claims;
-use crate::domain::ids::{AuthorizationId, UserId};
+use crate::domain::ids::AuthorizationId;
 use crate::store::StoreError;
 
 /// Longest `remember_for` an app may send: one year. Hydra sets no bound, but an unbounded one
@@ -114,7 +114,10 @@ impl From<DomainError> for ChallengeError {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::NotFound => ChallengeError::NotFound("Not found.".into()),
-            DomainError::Invalid(_) | DomainError::InvalidState(_) => ChallengeError::Invalid(error.to_string()),
+            DomainError::Invalid(fields) => {
+                ChallengeError::Invalid(fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join(" "))
+            }
+            DomainError::InvalidState(message) => ChallengeError::Invalid(message),
             other => ChallengeError::Unexpected(other.to_string()),
         }
     }
@@ -131,8 +134,8 @@ pub struct LoginRequest {
     pub request_url: String,
     /// The browser is signed in already: accept with `subject` without asking.
     pub skip: bool,
-    /// The signed-in user's id when `skip`.
-    pub subject: Option<UserId>,
+    /// The signed-in user's subject when `skip` (see [`crate::domain::users::User::subject`]).
+    pub subject: Option<String>,
 }
 
 /// A consent challenge as the consent app reads it.
@@ -146,14 +149,14 @@ pub struct ConsentRequest {
     pub request_url: String,
     /// Remembered consent covers every requested scope.
     pub skip: bool,
-    /// The user.
-    pub subject: UserId,
+    /// The user's subject (see [`crate::domain::users::User::subject`]).
+    pub subject: String,
 }
 
 /// The login app's acceptance.
 #[derive(Clone, Debug, Default)]
 pub struct AcceptLogin {
-    /// The user's id (or username).
+    /// The user's id, its subject, or its username; a new subject becomes an external user.
     pub subject: String,
     /// Keep the browser signed in.
     pub remember: bool,
@@ -179,6 +182,8 @@ pub struct AcceptConsent {
 /// One remembered consent, as Hydra lists consent sessions.
 #[derive(Clone, Debug)]
 pub struct ConsentSession {
+    /// The user's subject.
+    pub subject: String,
     /// The record.
     pub record: Consent,
     /// The application, when it still exists.

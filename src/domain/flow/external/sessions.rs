@@ -3,7 +3,15 @@
 use super::*;
 use crate::domain::consents::revoke_consent;
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId};
+use crate::domain::subjects;
+use crate::domain::users::User;
 use crate::store::Store;
+
+/// The user `subject` names, after checking it is a subject at all.
+async fn named_by(store: &Store, env: EnvironmentId, subject: &str) -> Result<Option<User>, ChallengeError> {
+    subjects::check("subject", subject).map_err(DomainError::field)?;
+    Ok(subjects::named_by(store, env, subject).await?)
+}
 
 /// `GET …/sessions/consent?subject=`: the user's remembered, accepted, unexpired records, newest
 /// first, `limit` per page after the record `before`; answers the page and the next page's cursor.
@@ -14,7 +22,7 @@ pub async fn consent_sessions(
     limit: u64,
     before: Option<ConsentId>,
 ) -> Result<(Vec<ConsentSession>, Option<ConsentId>), ChallengeError> {
-    let Some(user) = store.user_by_id_or_username(env, subject).await? else { return Ok((vec![], None)) };
+    let Some(user) = named_by(store, env, subject).await? else { return Ok((vec![], None)) };
     let mut records = store.remembered_consents(env, user.id, crate::domain::now(), before, limit + 1).await?;
     let next = (records.len() as u64 > limit).then(|| {
         records.truncate(limit as usize);
@@ -24,7 +32,11 @@ pub async fn consent_sessions(
     let apps = store.get_applications(env, &ids).await?;
     let sessions = records
         .into_iter()
-        .map(|record| ConsentSession { app: apps.iter().find(|a| a.id == record.application_id).cloned(), record })
+        .map(|record| ConsentSession {
+            subject: user.subject(),
+            app: apps.iter().find(|a| a.id == record.application_id).cloned(),
+            record,
+        })
         .collect();
     Ok((sessions, next.flatten()))
 }
@@ -45,7 +57,7 @@ pub async fn revoke_consent_sessions(
         (None, true) => None,
         (None, false) => return Err(ChallengeError::Invalid("Name a 'client', or pass all=true.".into())),
     };
-    let Some(user) = store.user_by_id_or_username(env, subject).await? else { return Ok(0) };
+    let Some(user) = named_by(store, env, subject).await? else { return Ok(0) };
     let ids = store.accepted_consent_ids(env, user.id, client).await?;
     for id in &ids {
         revoke_consent(store, env, user.id, *id).await?;
@@ -55,6 +67,6 @@ pub async fn revoke_consent_sessions(
 
 /// `DELETE …/sessions/login?subject=`: signs the user out of every browser.
 pub async fn end_login_sessions(store: &Store, env: EnvironmentId, subject: &str) -> Result<u64, ChallengeError> {
-    let Some(user) = store.user_by_id_or_username(env, subject).await? else { return Ok(0) };
+    let Some(user) = named_by(store, env, subject).await? else { return Ok(0) };
     Ok(store.end_browser_sessions(env, user.id, crate::domain::now()).await?)
 }
