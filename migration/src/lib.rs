@@ -10,6 +10,7 @@ mod m20261123_000005_index_consents_by_application_and_status;
 mod m20261123_000006_authorization_flow;
 mod m20261123_000007_external_login_and_consent_apps;
 mod m20261201_000008_token_liveness_and_login_throttles;
+mod m20261201_000010_consent_revoked_by;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_authorization_flow::Migration),
             Box::new(m20261123_000007_external_login_and_consent_apps::Migration),
             Box::new(m20261201_000008_token_liveness_and_login_throttles::Migration),
+            Box::new(m20261201_000010_consent_revoked_by::Migration),
         ]
     }
 }

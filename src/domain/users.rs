@@ -206,7 +206,8 @@ fn apply_optional(
 }
 
 /// Deletes a user, ending their grants, tokens and browser sessions. Their consent records stay in
-/// the ledger as evidence.
+/// the ledger as evidence; the accepted, unexpired ones become `REVOKED` (`USER_DELETED`), since a
+/// consent cannot outlive the account that gave it.
 pub async fn delete_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<(), DomainError> {
     Ok(store.delete_user(env, id, crate::domain::now()).await?)
 }

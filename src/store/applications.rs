@@ -11,6 +11,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
+use super::consent_revocations::{ConsentsOf, revoke_consents_of};
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
@@ -18,6 +19,7 @@ use crate::domain::applications::{
     AppType, Application, ClientSecret, ConsentMethod, GrantType, PkceEnforcement, Protocol, ResponseType,
     TokenAuthMethod,
 };
+use crate::domain::consents::{Revocation, RevokedBy};
 use crate::domain::ids::{ApplicationId, EnvironmentId};
 
 /// What the token endpoint needs to authenticate a client.
@@ -309,7 +311,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes an application and ends its grants (with their tokens) in the same transaction.
+    /// Deletes an application, ends its grants (with their tokens) and revokes the accepted,
+    /// unexpired consent records given to it (`APPLICATION_DELETED`), in one transaction. The records stay.
     pub async fn delete_application(
         &self,
         env: EnvironmentId,
@@ -324,6 +327,8 @@ impl Store {
             .await?;
         touched(result.rows_affected)?;
         revoke_grants_of(&tx, env, GrantsOf::Client(id), now).await?;
+        let revocation = Revocation { at: now, by: RevokedBy::ApplicationDeleted(id) };
+        revoke_consents_of(&tx, env, ConsentsOf::Application(id), revocation).await?;
         tx.commit().await?;
         self.changed(env);
         self.ended();

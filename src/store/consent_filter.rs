@@ -1,7 +1,7 @@
 //! Translates a parsed SCIM filter into a SQL condition over the consent indexes.
 
 use chrono::{DateTime, Utc};
-use entities::{consent, consent_scope};
+use entities::{application, consent, consent_scope};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition};
 
@@ -24,7 +24,21 @@ fn comparison_condition(env: EnvironmentId, comparison: &Comparison, now: DateTi
     match (comparison.attribute, value) {
         (Attribute::ApplicationId, Value::Uuid(id)) => single(Column::ApplicationId.eq(*id)),
         (Attribute::UserId, Value::Uuid(id)) => single(Column::UserId.eq(*id)),
-        (Attribute::ApplicationName, Value::Text(name)) => single(Column::ApplicationName.eq(name.as_str())),
+        // The name a record was given under, or a registered application's current name: after a
+        // rename, both its older and newer records match. Each side is one index lookup.
+        (Attribute::ApplicationName, Value::Text(name)) => {
+            Condition::any().add(Column::ApplicationName.eq(name.as_str())).add(
+                Column::ApplicationId.in_subquery(
+                    Query::select()
+                        .column(application::Column::Id)
+                        .from(application::Entity)
+                        .and_where(application::Column::EnvironmentId.eq(env.as_uuid()))
+                        .and_where(application::Column::Name.eq(name.as_str()))
+                        .to_owned(),
+                ),
+            )
+        }
+        (Attribute::RevokedByType, Value::Text(kind)) => single(Column::RevokedByType.eq(kind.as_str())),
         (Attribute::Status, Value::Text(status)) => status_condition(status, now),
         // A correlated EXISTS probes the (environment, scope, record) key once per candidate row, so a
         // page stops early instead of first collecting every record that has the scope.
@@ -40,15 +54,25 @@ fn comparison_condition(env: EnvironmentId, comparison: &Comparison, now: DateTi
                 )
                 .to_owned(),
         )),
-        (Attribute::ConsentedAt, Value::Timestamp(at)) => single(match comparison.operator {
-            Operator::Eq => Column::ConsentedAt.eq(*at),
-            Operator::Gt => Column::ConsentedAt.gt(*at),
-            Operator::Ge => Column::ConsentedAt.gte(*at),
-            Operator::Lt => Column::ConsentedAt.lt(*at),
-            Operator::Le => Column::ConsentedAt.lte(*at),
-        }),
+        (Attribute::ConsentedAt, Value::Timestamp(at)) => {
+            single(compare(Column::ConsentedAt, comparison.operator, *at))
+        }
+        (Attribute::UpdatedAt, Value::Timestamp(at)) => single(compare(Column::UpdatedAt, comparison.operator, *at)),
+        (Attribute::ExpiresAt, Value::Timestamp(at)) => single(compare(Column::ExpiresAt, comparison.operator, *at)),
+        (Attribute::RevokedAt, Value::Timestamp(at)) => single(compare(Column::RevokedAt, comparison.operator, *at)),
         // The parser only yields the value kinds above; anything else matches nothing rather than everything.
         _ => single(Expr::value(false)),
+    }
+}
+
+/// `column operator at`; a NULL column (no expiry, never revoked) matches nothing.
+fn compare(column: consent::Column, operator: Operator, at: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    match operator {
+        Operator::Eq => column.eq(at),
+        Operator::Gt => column.gt(at),
+        Operator::Ge => column.gte(at),
+        Operator::Lt => column.lt(at),
+        Operator::Le => column.lte(at),
     }
 }
 

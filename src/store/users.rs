@@ -9,9 +9,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::consent_revocations::{ConsentsOf, revoke_consents_of};
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
+use crate::domain::consents::{Revocation, RevokedBy};
 use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::users::User;
 
@@ -122,7 +124,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user, ending their grants and browser sessions. Their consent records stay.
+    /// Deletes a user, ending their grants and browser sessions and revoking their accepted,
+    /// unexpired consent records (`USER_DELETED`), in one transaction. The records stay.
     pub async fn delete_user(&self, env: EnvironmentId, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.begin().await?;
         let result = user::Entity::delete_many()
@@ -132,6 +135,8 @@ impl Store {
             .await?;
         touched(result.rows_affected)?;
         end_everything_of(&tx, env, id, now).await?;
+        let revocation = Revocation { at: now, by: RevokedBy::UserDeleted(id) };
+        revoke_consents_of(&tx, env, ConsentsOf::User(id), revocation).await?;
         tx.commit().await?;
         self.ended();
         Ok(())

@@ -24,7 +24,7 @@ use super::types::{IdRef, Link, collection_links};
 use super::{ApiTags, admin_env, resource_id};
 use crate::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
 use crate::domain::applications::Application;
-use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery};
+use crate::domain::consents::{self, ApplicationKind, Consent, ConsentDraft, ConsentListQuery, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
@@ -195,9 +195,12 @@ impl ConsentsApi {
     /// List a user's consents
     ///
     /// The user's records of every status, newest first, with `limit`/`cursor` paging.
-    /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"`, `status eq "ACCEPTED"`,
-    /// `scope eq "email"`, `consentedAt gt "2026-01-01T00:00:00Z"` (also `ge`, `lt`, `le`),
+    /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"` (the name a record was
+    /// given under, or the registered application's current name), `status eq "ACCEPTED"`,
+    /// `scope eq "email"`, `revokedBy.type eq "USER"`, and `consentedAt`, `updatedAt`, `revokedAt` and
+    /// `expiresAt` with `eq`, `gt`, `ge`, `lt`, `le` (e.g. `revokedAt ge "2026-01-01T00:00:00Z"`),
     /// combined with `and`, `or` and parentheses. `expand=applications` embeds the application.
+    /// A deleted user has no such collection (404); the environment's audit list keeps their records.
     /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(path = "/v1/environments/:envId/users/:userId/oauthConsents", method = "get", operation_id = "consents.list")]
     #[allow(clippy::too_many_arguments)]
@@ -286,6 +289,7 @@ impl ConsentsApi {
 
     /// Read one consent
     ///
+    /// 404 once the user is deleted, as for the user's list; the environment's audit list keeps the record.
     /// **Permissions:** a worker token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
@@ -314,9 +318,10 @@ impl ConsentsApi {
     ///
     /// PATCH with `application/vnd.pingidentity.consent.revoke+json` (or `application/json`) and
     /// `{"status": "REVOKED"}`. The record stays in the ledger with status `REVOKED`; `consentedAt` and
-    /// everything else is kept, `updatedAt` moves. Revoking a revoked record changes nothing; a
-    /// `DECLINED` record cannot be revoked. **Permissions:** a worker token, or the user's own token
-    /// with `p1:update:oauthConsents`.
+    /// everything else is kept, `updatedAt` moves, and `revokedAt` and `revokedBy` say when and who:
+    /// `USER` with the user's own token, `ADMINISTRATOR` with a worker token. Revoking a revoked
+    /// record changes nothing (the first revocation stays); a `DECLINED` record cannot be revoked.
+    /// **Permissions:** a worker token, or the user's own token with `p1:update:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "patch",
@@ -344,7 +349,15 @@ impl ConsentsApi {
                 "Only {\"status\": \"REVOKED\"} is accepted here.",
             ));
         }
-        let record = consents::revoke_consent(&state.store, env, user, id).await?;
+        // A worker revokes as an administrator; anyone else got here with the user's own token.
+        let by = if auth.0.is_admin() {
+            let worker = ApplicationId::parse(&auth.0.client_id)
+                .ok_or_else(|| ApiError::unexpected("a worker token names no application"))?;
+            RevokedBy::Administrator(worker)
+        } else {
+            RevokedBy::User(user)
+        };
+        let record = consents::revoke_consent(&state.store, env, user, id, by).await?;
         Ok(JsonOut(ConsentOut::new(&state, record, Utc::now())))
     }
 }

@@ -1,0 +1,151 @@
+//! What deleting a user or an application does to the ledger, and names that follow a rename.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::consents_access::user_token;
+use crate::consents_record::record;
+use crate::consents_revoked_by::{accepted, assert_revoked_by, audited, encode, revoke_with};
+use crate::helpers::{TestApp, assert_error, call_with};
+use assent::auth::principal::{READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE};
+
+async fn web_app(app: &TestApp, name: &str) -> String {
+    let body = json!({"name": name, "type": "WEB_APP", "redirectUris": ["https://app.example.com/cb"]});
+    app.create_app(body).await["id"].as_str().unwrap().to_owned()
+}
+
+fn href(record: &Value) -> String {
+    record["_links"]["self"]["href"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_not_found_on_every_user_route_and_the_audit_list_keeps_the_records() {
+    let app = TestApp::spawn().await;
+    let gus = app.create_user("gus").await["id"].as_str().unwrap().to_owned();
+    let printer = web_app(&app, "Printer").await;
+    let given = accepted(&app, &gus, &printer).await;
+    let declined =
+        record(&app, &gus, json!({"application":{"id": printer},"scope":["openid"],"status":"DECLINED"})).await;
+    let own = user_token(&app, &gus, &[READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE]).await;
+    app.call(Method::DELETE, &app.env_url(&format!("/users/{gus}")), None, 204).await;
+
+    let list = app.env_url(&format!("/users/{gus}/oauthConsents"));
+    let effective = format!("{list}/effective?application.id={printer}");
+    for url in [list.clone(), href(&given), href(&declined), effective] {
+        let body = app.get(&url, 404).await;
+        assert_error(&body, "NOT_FOUND");
+    }
+    let patch = app
+        .client
+        .patch(href(&given))
+        .bearer_auth(&app.token)
+        .header("Content-Type", "application/json")
+        .body(r#"{"status":"REVOKED"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status().as_u16(), 404);
+    let record_again = app.post(&list, json!({"application":{"name":"Ext"},"scope":["a"],"status":"ACCEPTED"}), 404);
+    assert_error(&record_again.await, "NOT_FOUND");
+    // With a token that names the user, the records are just as gone.
+    for url in [list.clone(), href(&given)] {
+        let body = call_with(&app.client, &own, Method::GET, &url, None, 404).await;
+        assert_error(&body, "NOT_FOUND");
+    }
+
+    // Evidence: both records are still in the environment's list, the accepted one revoked.
+    assert_revoked_by(&audited(&app, &given).await, "USER_DELETED", Some(&gus));
+    let kept = audited(&app, &declined).await;
+    assert_eq!(kept["status"], "DECLINED");
+    assert_eq!(kept["updatedAt"], declined["updatedAt"]);
+}
+
+#[tokio::test]
+async fn a_deleted_applications_records_are_revoked_and_offer_no_revoke_link() {
+    let app = TestApp::spawn().await;
+    let hal = app.create_user("hal").await["id"].as_str().unwrap().to_owned();
+    let printer = web_app(&app, "Printer").await;
+    let other = web_app(&app, "Other").await;
+    let given = accepted(&app, &hal, &printer).await;
+    let declined =
+        record(&app, &hal, json!({"application":{"id": printer},"scope":["openid"],"status":"DECLINED"})).await;
+    let untouched = accepted(&app, &hal, &other).await;
+    assert!(given["_links"]["consent.revoke"].is_object());
+
+    app.call(Method::DELETE, &app.env_url(&format!("/applications/{printer}")), None, 204).await;
+    let read = app.get(&href(&given), 200).await;
+    assert_revoked_by(&read, "APPLICATION_DELETED", Some(&printer));
+    assert_eq!(read["applicationName"], "Printer", "the record keeps the name it was given under");
+    let page = app.get(&app.env_url(&format!("/users/{hal}/oauthConsents?expand=applications")), 200).await;
+    let listed = page["_embedded"]["oauthConsents"].as_array().unwrap();
+    let shown = listed.iter().find(|r| r["id"] == given["id"]).unwrap();
+    assert!(shown["_links"].get("consent.revoke").is_none(), "{shown}");
+    assert_eq!(shown["_embedded"]["application"]["name"], "Printer");
+    assert_eq!(app.get(&href(&declined), 200).await["status"], "DECLINED");
+    assert_eq!(app.get(&href(&untouched), 200).await["status"], "ACCEPTED");
+    let effective = app.env_url(&format!("/users/{hal}/oauthConsents/effective?application.id={printer}"));
+    assert_eq!(app.get(&effective, 200).await["scope"], json!([]));
+    // Revoking it again is still answered, unchanged.
+    assert_eq!(revoke_with(&app, &app.token, &given).await, read);
+    // The filter finds them by cause.
+    let filter = encode("revokedBy.type eq \"APPLICATION_DELETED\"");
+    let page = app.get(&format!("{}?filter={filter}", app.env_url("/oauthConsents")), 200).await;
+    assert_eq!(page["_embedded"]["oauthConsents"].as_array().unwrap().len(), 1, "{page}");
+}
+
+async fn ids(app: &TestApp, filter: &str) -> Vec<String> {
+    let url = format!("{}?filter={}", app.env_url("/oauthConsents"), encode(filter));
+    let page = app.get(&url, 200).await;
+    page["_embedded"]["oauthConsents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn id(record: &Value) -> String {
+    record["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn application_name_finds_a_renamed_applications_older_records() {
+    let app = TestApp::spawn().await;
+    let ivy = app.create_user("ivy").await["id"].as_str().unwrap().to_owned();
+    let portal = web_app(&app, "Portal").await;
+    let before = accepted(&app, &ivy, &portal).await;
+    let rename = json!({"name": "Portal v2", "type": "WEB_APP", "redirectUris": ["https://app.example.com/cb"]});
+    app.call(Method::PUT, &app.env_url(&format!("/applications/{portal}")), Some(rename), 200).await;
+    let after = accepted(&app, &ivy, &portal).await;
+    assert_eq!(before["applicationName"], "Portal");
+    assert_eq!(after["applicationName"], "Portal v2");
+    // An external application recorded under the new name, and one under the old name.
+    let ext = |name: &str| json!({"application":{"name": name},"scope":["a"],"status":"ACCEPTED"});
+    let external_new = record(&app, &ivy, ext("Portal v2")).await;
+    let external_old = record(&app, &ivy, ext("Portal")).await;
+    // Another environment's application of the same name changes nothing here.
+    let other = app.other_environment().await;
+    let body = json!({"name": "Portal", "type": "WEB_APP", "redirectUris": ["https://app.example.com/cb"]});
+    call_with(
+        &app.client,
+        &other.token,
+        Method::POST,
+        &format!("{}/v1/environments/{}/applications", app.base, other.env_id),
+        Some(body),
+        201,
+    )
+    .await;
+
+    // The current name finds every record of the application, and records given under that name.
+    assert_eq!(ids(&app, "application.name eq \"Portal v2\"").await, vec![id(&external_new), id(&after), id(&before)]);
+    // The old name finds the records given under it, as they were recorded.
+    assert_eq!(ids(&app, "application.name eq \"Portal\"").await, vec![id(&external_old), id(&before)]);
+    let read = app.get(&href(&before), 200).await;
+    assert_eq!(read["applicationName"], "Portal", "the record keeps the name it was given under");
+    // Combined with other conditions, on the user's list too.
+    let list = app.env_url(&format!("/users/{ivy}/oauthConsents"));
+    let filter = encode(&format!("application.name eq \"Portal v2\" and application.id eq \"{portal}\""));
+    let page = app.get(&format!("{list}?filter={filter}"), 200).await;
+    let found: Vec<String> = page["_embedded"]["oauthConsents"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(found, vec![id(&after), id(&before)]);
+}
