@@ -218,7 +218,8 @@ impl Store {
             query = query.filter(consent::Column::UserId.eq(user.as_uuid()));
         }
         if let Some(filter) = filter {
-            query = query.filter(condition(env, filter, now));
+            let names = self.name_matches(env, filter).await?;
+            query = query.filter(condition(env, filter, now, &names));
         }
         if let Some(before) = before {
             query = query.filter(consent::Column::Id.lt(before));

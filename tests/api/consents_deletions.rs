@@ -119,32 +119,36 @@ async fn application_name_finds_a_renamed_applications_older_records() {
     let after = accepted(&app, &ivy, &portal).await;
     assert_eq!(before["applicationName"], "Portal");
     assert_eq!(after["applicationName"], "Portal v2");
-    // An external application recorded under the new name, and one under the old name.
+    let read = app.get(&href(&before), 200).await;
+    assert_eq!(read["applicationName"], "Portal", "the record keeps the name it was given under");
+
+    // The new name finds the application's older records too; the old one what was recorded under it.
+    assert_eq!(ids(&app, "application.name eq \"Portal v2\"").await, vec![id(&after), id(&before)]);
+    assert_eq!(ids(&app, "application.name eq \"Portal\"").await, vec![id(&before)]);
+
+    // Records of external applications under both names, and a new application taking the old
+    // name: each name also finds what was recorded under it.
     let ext = |name: &str| json!({"application":{"name": name},"scope":["a"],"status":"ACCEPTED"});
     let external_new = record(&app, &ivy, ext("Portal v2")).await;
     let external_old = record(&app, &ivy, ext("Portal")).await;
+    let successor = web_app(&app, "Portal").await;
+    let successors = accepted(&app, &ivy, &successor).await;
+    assert_eq!(ids(&app, "application.name eq \"Portal v2\"").await, vec![id(&external_new), id(&after), id(&before)]);
+    assert_eq!(
+        ids(&app, "application.name eq \"Portal\"").await,
+        vec![id(&successors), id(&external_old), id(&before)]
+    );
     // Another environment's application of the same name changes nothing here.
     let other = app.other_environment().await;
-    let body = json!({"name": "Portal", "type": "WEB_APP", "redirectUris": ["https://app.example.com/cb"]});
-    call_with(
-        &app.client,
-        &other.token,
-        Method::POST,
-        &format!("{}/v1/environments/{}/applications", app.base, other.env_id),
-        Some(body),
-        201,
-    )
-    .await;
-
-    // The current name finds every record of the application, and records given under that name.
+    let body = json!({"name": "Portal v2", "type": "WEB_APP", "redirectUris": ["https://app.example.com/cb"]});
+    let url = format!("{}/v1/environments/{}/applications", app.base, other.env_id);
+    call_with(&app.client, &other.token, Method::POST, &url, Some(body), 201).await;
     assert_eq!(ids(&app, "application.name eq \"Portal v2\"").await, vec![id(&external_new), id(&after), id(&before)]);
-    // The old name finds the records given under it, as they were recorded.
-    assert_eq!(ids(&app, "application.name eq \"Portal\"").await, vec![id(&external_old), id(&before)]);
-    let read = app.get(&href(&before), 200).await;
-    assert_eq!(read["applicationName"], "Portal", "the record keeps the name it was given under");
     // Combined with other conditions, on the user's list too.
     let list = app.env_url(&format!("/users/{ivy}/oauthConsents"));
-    let filter = encode(&format!("application.name eq \"Portal v2\" and application.id eq \"{portal}\""));
+    let filter = encode(&format!(
+        "application.name eq \"Portal v2\" and application.id eq \"{portal}\" or application.name eq \"None such\""
+    ));
     let page = app.get(&format!("{list}?filter={filter}"), 200).await;
     let found: Vec<String> = page["_embedded"]["oauthConsents"].as_array().unwrap().iter().map(id).collect();
     assert_eq!(found, vec![id(&after), id(&before)]);
