@@ -153,3 +153,53 @@ async fn application_name_finds_a_renamed_applications_older_records() {
     let found: Vec<String> = page["_embedded"]["oauthConsents"].as_array().unwrap().iter().map(id).collect();
     assert_eq!(found, vec![id(&after), id(&before)]);
 }
+
+#[tokio::test]
+async fn deleting_an_application_revokes_more_records_than_one_statement_takes() {
+    use assent::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
+    use assent::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+
+    let app = TestApp::spawn().await;
+    let jo = app.create_user("jo").await["id"].as_str().unwrap().to_owned();
+    let big = web_app(&app, "Big").await;
+    let now = chrono::Utc::now();
+    // Two full statements of the deletion's revocation and one more record.
+    let records: Vec<Consent> = (0..10_001)
+        .map(|_| Consent {
+            id: ConsentId::new(),
+            environment_id: EnvironmentId::parse(&app.env_id).unwrap(),
+            user_id: UserId::parse(&jo).unwrap(),
+            application_id: ApplicationId::parse(&big).unwrap(),
+            application_name: "Big".into(),
+            application_kind: ApplicationKind::PingOne,
+            scopes: vec!["openid".into()],
+            status: ConsentStatus::Accepted,
+            browser: None,
+            operating_system: None,
+            device_type: None,
+            location: assent::enrich::Location {
+                remote_ip: "192.0.2.1".parse().unwrap(),
+                city: None,
+                state: None,
+                region: None,
+                country: None,
+            },
+            consented_at: now,
+            updated_at: now,
+            expires_at: None,
+            source: ConsentSource::Api,
+            remembered: true,
+            revocation: None,
+        })
+        .collect();
+    app.state.store.insert_consents(&records).await.unwrap();
+
+    app.call(Method::DELETE, &app.env_url(&format!("/applications/{big}")), None, 204).await;
+    let audit = app.env_url("/oauthConsents");
+    let accepted = app.get(&format!("{audit}?limit=1&filter={}", encode("status eq \"ACCEPTED\"")), 200).await;
+    assert_eq!(accepted["count"], 0, "{accepted}");
+    for record in [&records[0], &records[10_000]] {
+        let url = format!("{}/users/{jo}/oauthConsents/{}", app.env_url(""), record.id);
+        assert_revoked_by(&app.get(&url, 200).await, "APPLICATION_DELETED", Some(&big));
+    }
+}
