@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{ConsentId, EnvironmentId, UserId};
 use crate::domain::users::User;
@@ -101,6 +101,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
             expires_at: None,
             source: ConsentSource::Api,
             remembered: true,
+            revocation: (status == ConsentStatus::Revoked).then_some(Revocation { at: now, by: RevokedBy::User(user) }),
         };
         first.get_or_insert((user, record.id));
         batch.push(record);

@@ -31,6 +31,12 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub source: String,
     pub remembered: bool,
+    /// When the record was revoked; set once, with the status.
+    pub revoked_at: Option<DateTimeUtc>,
+    /// What revoked it (`USER`, `ADMINISTRATOR`, …); `UNKNOWN` for records revoked before it was kept.
+    pub revoked_by_type: Option<String>,
+    /// Who revoked it (a user, a worker or a deleted application), when known.
+    pub revoked_by_id: Option<Uuid>,
 }
 
 /// No relations are navigated through the ORM.

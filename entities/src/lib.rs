@@ -1,6 +1,7 @@
 //! SeaORM entities of Assent's tables: shapes only, no logic (the store converts them to domain types).
 
 pub mod application;
+pub mod application_name;
 pub mod authorization_code;
 pub mod authorization_request;
 pub mod browser_session;

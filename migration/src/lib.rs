@@ -11,6 +11,7 @@ mod m20261123_000006_authorization_flow;
 mod m20261123_000007_external_login_and_consent_apps;
 mod m20261201_000008_token_liveness_and_login_throttles;
 mod m20261201_000009_idempotency_keys;
+mod m20261201_000010_consent_revoked_by;
 mod m20261201_000011_external_subjects;
 mod m20261201_000012_worker_permissions;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_external_login_and_consent_apps::Migration),
             Box::new(m20261201_000008_token_liveness_and_login_throttles::Migration),
             Box::new(m20261201_000009_idempotency_keys::Migration),
+            Box::new(m20261201_000010_consent_revoked_by::Migration),
             Box::new(m20261201_000011_external_subjects::Migration),
             Box::new(m20261201_000012_worker_permissions::Migration),
         ]

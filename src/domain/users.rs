@@ -236,8 +236,9 @@ fn apply_optional(
 }
 
 /// Deletes a user, ending their grants, tokens and browser sessions. Their consent records stay in
-/// the ledger as evidence. The user's id, username and external subject are retired: a login app
-/// naming them later is refused instead of creating somebody new.
+/// the ledger as evidence; the accepted, unexpired ones become `REVOKED` (`USER_DELETED`), since a
+/// consent cannot outlive the account that gave it. The user's id, username and external subject
+/// are retired: a login app naming them later is refused instead of creating somebody new.
 pub async fn delete_user(store: &Store, env: EnvironmentId, id: UserId) -> Result<(), DomainError> {
     let user = store.get_user(env, id).await?;
     Ok(store.delete_user(env, id, &subjects::retired_names(&user), crate::domain::now()).await?)

@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use super::reads::ReadExt;
-use entities::application;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+use entities::{application, application_name};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+};
 use serde_json::Value as Json;
 
+use super::consent_revocations::{ConsentsOf, revoke_consents_of};
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
@@ -15,6 +18,7 @@ use crate::domain::applications::{
     AppType, Application, ClientSecret, ConsentMethod, GrantType, PkceEnforcement, Protocol, ResponseType,
     TokenAuthMethod,
 };
+use crate::domain::consents::{Revocation, RevokedBy};
 use crate::domain::ids::{ApplicationId, EnvironmentId};
 use crate::domain::paging::PageRequest;
 
@@ -120,6 +124,31 @@ fn to_domain(row: application::Model) -> Result<Application, StoreError> {
     })
 }
 
+/// Adds `name` to the names application `id` has had (kept after it is deleted, for the records
+/// given under them; see `consent_filter`).
+pub(super) async fn remember_name(
+    db: &impl ConnectionTrait,
+    env: EnvironmentId,
+    id: ApplicationId,
+    name: &str,
+) -> Result<(), StoreError> {
+    let row =
+        application_name::Model { environment_id: env.as_uuid(), name: name.to_owned(), application_id: id.as_uuid() };
+    application_name::Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::columns([
+                application_name::Column::EnvironmentId,
+                application_name::Column::Name,
+                application_name::Column::ApplicationId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 fn scoped(env: EnvironmentId) -> sea_orm::Select<application::Entity> {
     application::Entity::find().filter(application::Column::EnvironmentId.eq(env.as_uuid()))
 }
@@ -129,7 +158,7 @@ fn one(env: EnvironmentId, id: ApplicationId) -> sea_orm::Select<application::En
 }
 
 impl Store {
-    /// Inserts an application with its secret.
+    /// Inserts an application with its secret, and its name among the names it has had.
     pub async fn insert_application(
         &self,
         env: EnvironmentId,
@@ -137,9 +166,12 @@ impl Store {
         secret: &ClientSecret,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(env, app.environment_id);
-        let inserted = to_row(app, secret).into_active_model().insert(&self.db).await.map_err(conflict_on("id"));
+        let tx = self.begin().await?;
+        to_row(app, secret).into_active_model().insert(&tx).await.map_err(conflict_on("id"))?;
+        remember_name(&tx, env, app.id, &app.name).await?;
+        let committed = tx.commit().await;
         self.changed(env);
-        inserted?;
+        committed?;
         Ok(())
     }
 
@@ -254,6 +286,7 @@ impl Store {
             .exec(&tx)
             .await?;
         touched(result.rows_affected)?;
+        remember_name(&tx, env, app.id, &app.name).await?;
         if !app.enabled {
             revoke_grants_of(&tx, env, GrantsOf::Client(app.id), app.updated_at).await?;
         }
@@ -315,7 +348,9 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes an application and ends its grants (with their tokens) in the same transaction.
+    /// Deletes an application, ends its grants (with their tokens) and revokes the accepted,
+    /// unexpired consent records given to it (`APPLICATION_DELETED`), in one transaction. The records
+    /// stay, and so do the names it had (records were given under them).
     pub async fn delete_application(
         &self,
         env: EnvironmentId,
@@ -330,6 +365,8 @@ impl Store {
             .await?;
         touched(result.rows_affected)?;
         revoke_grants_of(&tx, env, GrantsOf::Client(id), now).await?;
+        let revocation = Revocation { at: now, by: RevokedBy::ApplicationDeleted(id) };
+        revoke_consents_of(&tx, env, ConsentsOf::Application(id), revocation).await?;
         tx.commit().await?;
         self.changed(env);
         self.ended();

@@ -1,10 +1,9 @@
-//! The consent ledger: append records, read them newest first, revoke by a conditional update.
+//! The consent ledger: append records and read them newest first (revoking is in `consent_revocations`).
 
 use super::reads::ReadExt;
 use super::stats::Counters;
 use chrono::{DateTime, Utc};
 use entities::{consent, consent_scope, external_application};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Statement, TransactionTrait,
@@ -12,9 +11,10 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::consent_filter::condition;
+use super::consent_filter::{NameMatches, condition};
+use super::consent_revocations::{revoked_by_columns, revoked_by_from, user_exists};
 use super::{Store, StoreError};
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
@@ -47,6 +47,7 @@ fn kind_name(kind: ApplicationKind) -> &'static str {
 fn to_row(c: &Consent) -> consent::Model {
     let (browser_name, browser_version) = split(&c.browser);
     let (os_name, os_version) = split(&c.operating_system);
+    let revoked_by = c.revocation.map(|r| revoked_by_columns(r.by));
     consent::Model {
         environment_id: c.environment_id.as_uuid(),
         id: c.id.as_uuid(),
@@ -71,6 +72,9 @@ fn to_row(c: &Consent) -> consent::Model {
         expires_at: c.expires_at,
         source: source_name(c.source).to_owned(),
         remembered: c.remembered,
+        revoked_at: c.revocation.map(|r| r.at),
+        revoked_by_type: revoked_by.map(|(kind, _)| kind.to_owned()),
+        revoked_by_id: revoked_by.and_then(|(_, id)| id),
     }
 }
 
@@ -107,6 +111,14 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
     };
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
     let remote_ip = row.remote_ip.parse().map_err(|_| bad("remote IP"))?;
+    let revocation = match (status, row.revoked_at, row.revoked_by_type.as_deref()) {
+        (ConsentStatus::Revoked, Some(at), Some(kind)) => {
+            Some(Revocation { at, by: revoked_by_from(kind, row.revoked_by_id).ok_or_else(|| bad("revokedBy"))? })
+        }
+        // Revoked by a node that did not yet keep the cause: its update time is when.
+        (ConsentStatus::Revoked, _, _) => Some(Revocation { at: row.updated_at, by: RevokedBy::Unknown }),
+        _ => None,
+    };
     Ok(Consent {
         id: ConsentId::from_uuid(row.id),
         environment_id: EnvironmentId::from_uuid(row.environment_id),
@@ -125,6 +137,7 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
         expires_at: row.expires_at,
         source,
         remembered: row.remembered,
+        revocation,
     })
 }
 
@@ -200,8 +213,17 @@ impl Store {
         page: PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Vec<Consent>, StoreError> {
-        let query = super::paging::keyset(matching(env, user, filter, now), consent::Column::Id, true, page);
+        let names = self.filter_names(env, filter).await?;
+        let query = super::paging::keyset(matching(env, user, filter, now, &names), consent::Column::Id, true, page);
         query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
+    }
+
+    /// The applications an `application.name` in `filter` may mean (none without a filter).
+    async fn filter_names(&self, env: EnvironmentId, filter: Option<&Filter>) -> Result<NameMatches, StoreError> {
+        match filter {
+            Some(filter) => self.name_matches(env, filter).await,
+            None => Ok(NameMatches::new()),
+        }
     }
 
     /// How many records [`Self::list_consents`] pages through, counting no further than `bound + 1`.
@@ -213,38 +235,20 @@ impl Store {
         now: DateTime<Utc>,
         bound: u64,
     ) -> Result<u64, StoreError> {
-        Ok(matching(env, user, filter, now).read_count_upto(&self.reads, bound).await?)
+        let names = self.filter_names(env, filter).await?;
+        Ok(matching(env, user, filter, now, &names).read_count_upto(&self.reads, bound).await?)
     }
 
-    /// One record of one user.
+    /// One record of one user, while the user exists (one statement).
     pub async fn get_consent(&self, env: EnvironmentId, user: UserId, id: ConsentId) -> Result<Consent, StoreError> {
         let row = scoped(env)
             .filter(consent::Column::UserId.eq(user.as_uuid()))
             .filter(consent::Column::Id.eq(id.as_uuid()))
+            .filter(user_exists(env, user))
             .read_one(&self.reads)
             .await?
             .ok_or(StoreError::NotFound)?;
         to_domain(row)
-    }
-
-    /// Marks an `ACCEPTED` record `REVOKED`; true when this call changed it.
-    pub async fn revoke_consent(
-        &self,
-        env: EnvironmentId,
-        user: UserId,
-        id: ConsentId,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = consent::Entity::update_many()
-            .col_expr(consent::Column::Status, Expr::value("REVOKED"))
-            .col_expr(consent::Column::UpdatedAt, Expr::value(now))
-            .filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(consent::Column::UserId.eq(user.as_uuid()))
-            .filter(consent::Column::Id.eq(id.as_uuid()))
-            .filter(consent::Column::Status.eq("ACCEPTED"))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected > 0)
     }
 
     /// The user's remembered, accepted, unexpired records of registered applications, newest first,
@@ -322,13 +326,14 @@ fn matching(
     user: Option<UserId>,
     filter: Option<&Filter>,
     now: DateTime<Utc>,
+    names: &NameMatches,
 ) -> sea_orm::Select<consent::Entity> {
     let mut query = scoped(env);
     if let Some(user) = user {
         query = query.filter(consent::Column::UserId.eq(user.as_uuid()));
     }
     if let Some(filter) = filter {
-        query = query.filter(condition(env, filter, now));
+        query = query.filter(condition(env, filter, now, names));
     }
     query
 }

@@ -61,6 +61,7 @@ impl Store {
         .insert(&tx)
         .await?;
         super::applications::to_row(app, secret).into_active_model().insert(&tx).await.map_err(conflict_on("id"))?;
+        super::applications::remember_name(&tx, env.id, app.id, &app.name).await?;
         entities::scope::Entity::insert_many(scopes.iter().map(|s| super::scopes::to_row(s).into_active_model()))
             .exec(&tx)
             .await?;

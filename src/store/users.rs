@@ -8,9 +8,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 
+use super::consent_revocations::{ConsentsOf, revoke_consents_of};
 use super::error::{conflict_on, touched};
 use super::grants::{GrantsOf, revoke_grants_of};
 use super::{Store, StoreError};
+use crate::domain::consents::{Revocation, RevokedBy};
 use crate::domain::ids::{EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::domain::users::User;
@@ -166,8 +168,9 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user, ending their grants and browser sessions, and retires the digests of what
-    /// named them. Their consent records stay.
+    /// Deletes a user, ending their grants and browser sessions, revoking their accepted, unexpired
+    /// consent records (`USER_DELETED`) and retiring the digests of what named them, in one
+    /// transaction. The records stay.
     pub async fn delete_user(
         &self,
         env: EnvironmentId,
@@ -198,6 +201,8 @@ impl Store {
                     .to_owned();
             retired_subject::Entity::insert_many(rows).on_conflict(retired_before).exec_without_returning(&tx).await?;
         }
+        let revocation = Revocation { at: now, by: RevokedBy::UserDeleted(id) };
+        revoke_consents_of(&tx, env, ConsentsOf::User(id), revocation).await?;
         tx.commit().await?;
         self.ended();
         Ok(())

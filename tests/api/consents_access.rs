@@ -10,7 +10,7 @@ use assent::auth::tokens::TokenBasis;
 use assent::domain::ids::EnvironmentId;
 
 /// A user token like the ones the consent flow mints, with `scopes`.
-async fn user_token(app: &TestApp, user_id: &str, scopes: &[&str]) -> String {
+pub(crate) async fn user_token(app: &TestApp, user_id: &str, scopes: &[&str]) -> String {
     let env = EnvironmentId::parse(&app.env_id).unwrap();
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     let basis = TokenBasis { client_id: &app.client_id, subject: user_id, scopes: &scopes, ..TokenBasis::default() };

@@ -1,8 +1,9 @@
-//! The enumerations of the consent wire types: application type, decision, status and source.
+//! The enumerations of the consent wire types: application type, decision, status, source and
+//! what revoked a record.
 
 use poem_openapi::Enum;
 
-use crate::domain::consents::{ApplicationKind, ConsentSource, EffectiveStatus};
+use crate::domain::consents::{ApplicationKind, ConsentSource, EffectiveStatus, RevokedBy};
 
 /// Where the application is registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Deserialize, serde::Serialize)]
@@ -94,6 +95,39 @@ impl From<ConsentSource> for SourceOut {
             ConsentSource::ConsentPage => SourceOut::ConsentPage,
             ConsentSource::Implicit => SourceOut::Implicit,
             ConsentSource::ConsentApp => SourceOut::ConsentApp,
+        }
+    }
+}
+
+/// What revoked a record (`revokedBy.type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RevokedByType {
+    /// The user, with their own token; `id` is the user's.
+    User,
+    /// An administrator, through this API; `id` is the worker application's.
+    Administrator,
+    /// A consent app deleting the user's consent sessions (Hydra-compatible API); `id` is the worker application's.
+    ConsentSession,
+    /// The application was deleted; `id` is the application's.
+    ApplicationDeleted,
+    /// The user was deleted; `id` is the user's.
+    UserDeleted,
+    /// Revoked before Assent kept who revoked records; no `id`.
+    Unknown,
+}
+
+impl RevokedByType {
+    /// The type and id of `by`.
+    pub fn of(by: RevokedBy) -> (Self, Option<String>) {
+        match by {
+            RevokedBy::User(id) => (Self::User, Some(id.to_string())),
+            RevokedBy::Administrator(id) => (Self::Administrator, Some(id.to_string())),
+            RevokedBy::ConsentSession(id) => (Self::ConsentSession, Some(id.to_string())),
+            RevokedBy::ApplicationDeleted(id) => (Self::ApplicationDeleted, Some(id.to_string())),
+            RevokedBy::UserDeleted(id) => (Self::UserDeleted, Some(id.to_string())),
+            RevokedBy::Unknown => (Self::Unknown, None),
         }
     }
 }

@@ -25,7 +25,7 @@ use super::types::{IdRef, Link, collection_links};
 use super::{ApiTags, permitted_env, resource_id};
 use crate::auth::principal::Permission;
 use crate::domain::applications::Application;
-use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery};
+use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
@@ -261,9 +261,12 @@ impl ConsentsApi {
     /// List a user's consents
     ///
     /// The user's records of every status, newest first, with `limit`/`cursor` paging.
-    /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"`, `status eq "ACCEPTED"`,
-    /// `scope eq "email"`, `consentedAt gt "2026-01-01T00:00:00Z"` (also `ge`, `lt`, `le`),
+    /// `filter` takes SCIM: `application.id eq "…"`, `application.name eq "…"` (the name a record was
+    /// given under, or the registered application's current name), `status eq "ACCEPTED"`,
+    /// `scope eq "email"`, `revokedBy.type eq "USER"`, and `consentedAt`, `updatedAt`, `revokedAt` and
+    /// `expiresAt` with `eq`, `gt`, `ge`, `lt`, `le` (e.g. `revokedAt ge "2026-01-01T00:00:00Z"`),
     /// combined with `and`, `or` and parentheses. `expand=applications` embeds the application.
+    /// A deleted user has no such collection (404); the environment's audit list keeps their records.
     /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
     /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(path = "/v1/environments/:envId/users/:userId/oauthConsents", method = "get", operation_id = "consents.list")]
@@ -357,8 +360,9 @@ impl ConsentsApi {
     ///
     /// The answer carries a strong `ETag`; send it back in `If-None-Match` to get `304 Not Modified`
     /// while the record (as this request would render it) is unchanged, or in `If-Match` on the
-    /// revoking PATCH. **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker token,
-    /// or the user's own token with `p1:read:oauthConsents`.
+    /// revoking PATCH. 404 once the user is deleted, as for the user's list; the environment's audit
+    /// list keeps the record. **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
+    /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "get",
@@ -396,11 +400,12 @@ impl ConsentsApi {
     ///
     /// PATCH with `application/vnd.pingidentity.consent.revoke+json` (or `application/json`) and
     /// `{"status": "REVOKED"}`. The record stays in the ledger with status `REVOKED`; `consentedAt` and
-    /// everything else is kept, `updatedAt` moves. Revoking a revoked record changes nothing; a
-    /// `DECLINED` record cannot be revoked. With `If-Match` (the `ETag` of a read), the revocation
-    /// happens only if the record is still that version: otherwise `412`. **Permissions:**
-    /// `p1:update:oauthConsents` (or `p1:admin`) on a worker token, or the user's own token with
-    /// `p1:update:oauthConsents`.
+    /// everything else is kept, `updatedAt` moves, and `revokedAt` and `revokedBy` say when and who:
+    /// `USER` with the user's own token, `ADMINISTRATOR` with a worker token. Revoking a revoked
+    /// record changes nothing (the first revocation stays); a `DECLINED` record cannot be revoked.
+    /// With `If-Match` (the `ETag` of a read), the revocation happens only if the record is still
+    /// that version: otherwise `412`. **Permissions:** `p1:update:oauthConsents` (or `p1:admin`) on a
+    /// worker token, or the user's own token with `p1:update:oauthConsents`.
     #[oai(
         path = "/v1/environments/:envId/users/:userId/oauthConsents/:consentId",
         method = "patch",
@@ -437,7 +442,16 @@ impl ConsentsApi {
             let current = TaggedJson::new(&ConsentOut::new(&state, current, Utc::now()))?;
             require_match(Some(if_match), current.etag())?;
         }
-        let record = consents::revoke_consent(&state.store, env, user, id).await?;
+        // A worker (a client's own token) revokes as an administrator; anyone else got here with
+        // the user's own token.
+        let by = if auth.0.is_client_itself() {
+            let worker = ApplicationId::parse(&auth.0.client_id)
+                .ok_or_else(|| ApiError::unexpected("a worker token names no application"))?;
+            RevokedBy::Administrator(worker)
+        } else {
+            RevokedBy::User(user)
+        };
+        let record = consents::revoke_consent(&state.store, env, user, id, by).await?;
         let tagged = TaggedJson::new(&ConsentOut::new(&state, record, Utc::now()))?;
         let etag = tagged.etag().to_owned();
         Ok(Revoked::Ok(tagged, etag))

@@ -4,7 +4,7 @@ use chrono::Utc;
 use poem_openapi::types::ToJSON;
 
 use super::*;
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus};
+use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::enrich::{Location, Software};
 
@@ -34,6 +34,7 @@ fn record(full: bool) -> Consent {
         expires_at: full.then(|| now + chrono::Duration::days(1)),
         source: if full { ConsentSource::ConsentPage } else { ConsentSource::Api },
         remembered: full,
+        revocation: (!full).then(|| Revocation { at: now, by: RevokedBy::Administrator(ApplicationId::new()) }),
     }
 }
 

@@ -158,7 +158,8 @@ pub struct ConsentLinks {
     pub environment: Link,
     /// Its user.
     pub user: Link,
-    /// PATCH here with `application/vnd.pingidentity.consent.revoke+json` to revoke; present while `ACCEPTED`.
+    /// PATCH here with `application/vnd.pingidentity.consent.revoke+json` to revoke; present while
+    /// `ACCEPTED` (never on a deleted application's or user's records: they are `REVOKED`).
     #[oai(rename = "consent.revoke", skip_serializing_if_is_none)]
     #[serde(rename = "consent.revoke", skip_serializing_if = "Option::is_none")]
     pub revoke: Option<Link>,
@@ -196,6 +197,20 @@ pub struct SelfLink {
     #[oai(rename = "self")]
     #[serde(rename = "self")]
     pub self_: Link,
+}
+
+/// Who or what revoked a record.
+#[derive(Clone, Debug, Object, serde::Serialize)]
+pub struct RevokedByOut {
+    /// `USER`, `ADMINISTRATOR`, `CONSENT_SESSION`, `APPLICATION_DELETED`, `USER_DELETED` or `UNKNOWN`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: RevokedByType,
+    /// The user's id (`USER`, `USER_DELETED`), the worker application's (`ADMINISTRATOR`,
+    /// `CONSENT_SESSION`) or the deleted application's (`APPLICATION_DELETED`); absent for `UNKNOWN`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// Embedded resources of a record.
@@ -246,12 +261,21 @@ pub struct ConsentOut {
     pub status: StatusOut,
     /// When the decision was recorded.
     pub consented_at: Timestamp,
-    /// When the record last changed.
+    /// When the record last changed (its revocation, if any).
     pub updated_at: Timestamp,
     /// When an accepted consent stops counting.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// When the record was revoked; present exactly when `status` is `REVOKED`. An `EXPIRED`
+    /// record was not revoked: it ended at `expiresAt`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+    /// Who or what revoked it; present exactly when `status` is `REVOKED`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<RevokedByOut>,
     /// How the record came to be: `API`, `CONSENT_PAGE`, `IMPLICIT` (nobody was asked) or `CONSENT_APP`.
     pub source: SourceOut,
     /// With `expand=applications`.
@@ -273,6 +297,10 @@ impl ConsentOut {
         let user_url = format!("{env_url}/users/{}", consent.user_id);
         let self_url = format!("{user_url}/oauthConsents/{}", consent.id);
         let status = consent.status_at(now);
+        let revoked_by = consent.revocation.map(|r| {
+            let (kind, id) = RevokedByType::of(r.by);
+            RevokedByOut { kind, id }
+        });
         Self {
             links: ConsentLinks {
                 revoke: (status == EffectiveStatus::Accepted).then(|| Link::to(self_url.clone())),
@@ -301,6 +329,8 @@ impl ConsentOut {
             consented_at: consent.consented_at.into(),
             updated_at: consent.updated_at.into(),
             expires_at: consent.expires_at.map(Into::into),
+            revoked_at: consent.revocation.map(|r| r.at.into()),
+            revoked_by,
             source: consent.source.into(),
             embedded: None,
         }

@@ -20,7 +20,7 @@ use crate::auth::tokens::TokenError;
 use crate::domain::applications::{Application, GrantType, ResponseType, TokenAuthMethod};
 use crate::domain::error::DomainError;
 use crate::domain::flow::ChallengeError;
-use crate::domain::ids::EnvironmentId;
+use crate::domain::ids::{ApplicationId, EnvironmentId};
 use crate::error::hydra::challenge_error_response;
 use crate::state::AppState;
 
@@ -38,6 +38,15 @@ fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
 
 /// Admits a worker of the environment in the path; another environment's token finds nothing.
 async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<EnvironmentId, ChallengeError> {
+    admit_worker(state, request, env_id).await.map(|(env, _)| env)
+}
+
+/// Like [`admit`], also answering the worker application whose token it is.
+async fn admit_worker(
+    state: &AppState,
+    request: &Request,
+    env_id: &str,
+) -> Result<(EnvironmentId, ApplicationId), ChallengeError> {
     let not_found = || ChallengeError::NotFound("Unable to locate the resource.".into());
     let env = EnvironmentId::parse(env_id).ok_or_else(not_found)?;
     let token = bearer_token(request).ok_or_else(|| {
@@ -51,7 +60,9 @@ async fn admit(state: &AppState, request: &Request, env_id: &str) -> Result<Envi
         Err(refused) => return Err(ChallengeError::Unauthorized(format!("The access token was refused: {refused}."))),
     };
     match principal.require(env, Permission::Admin) {
-        Ok(()) => Ok(env),
+        Ok(()) => ApplicationId::parse(&principal.client_id)
+            .map(|worker| (env, worker))
+            .ok_or_else(|| ChallengeError::Unexpected(format!("worker client id '{}'", principal.client_id))),
         Err(DomainError::NotFound) => Err(not_found()),
         Err(_) => {
             Err(ChallengeError::Forbidden("This needs the 'p1:admin' permission of a worker application.".into()))

@@ -83,7 +83,8 @@ pub async fn list_consent_sessions(state: Data<&AppState>, request: &Request, Pa
 }
 
 /// `DELETE /{envId}/admin/oauth2/auth/sessions/consent?subject=&client=` (or `&all=true`): revokes
-/// the records in the ledger and every token issued under them.
+/// the records in the ledger (`revokedBy` `CONSENT_SESSION`, the calling worker) and every token
+/// issued under them.
 #[handler]
 pub async fn revoke_consent_sessions(
     state: Data<&AppState>,
@@ -92,12 +93,12 @@ pub async fn revoke_consent_sessions(
 ) -> Response {
     respond(
         async {
-            let env = admit(&state, request, &env_id).await?;
+            let (env, worker) = admit_worker(&state, request, &env_id).await?;
             let pairs = query(request);
             let subject = required(&pairs, "subject")?;
             let all = param(&pairs, "all").as_deref() == Some("true");
             let client = param(&pairs, "client");
-            flow::revoke_consent_sessions(&state.store, env, &subject, client.as_deref(), all).await?;
+            flow::revoke_consent_sessions(&state.store, env, worker, &subject, client.as_deref(), all).await?;
             Ok(Reply::NoContent)
         }
         .await,

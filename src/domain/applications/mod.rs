@@ -273,7 +273,8 @@ pub async fn replace_application(
     Ok(application)
 }
 
-/// Deletes an application, ending its grants and tokens. Consent records naming it stay in the ledger.
+/// Deletes an application, ending its grants and tokens. Consent records naming it stay in the
+/// ledger; the accepted, unexpired ones become `REVOKED` (`APPLICATION_DELETED`): they no longer grant anything.
 pub async fn delete_application(store: &Store, env: EnvironmentId, id: ApplicationId) -> Result<(), DomainError> {
     Ok(store.delete_application(env, id, crate::domain::now()).await?)
 }

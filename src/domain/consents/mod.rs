@@ -21,7 +21,7 @@ pub enum ConsentStatus {
     Accepted,
     /// The user refused.
     Declined,
-    /// The user (or an administrator) withdrew an accepted consent.
+    /// Withdrawn: see [`Consent::revocation`] for when and by whom.
     Revoked,
 }
 
@@ -36,6 +36,34 @@ pub enum EffectiveStatus {
     Revoked,
     /// Accepted, but `expiresAt` has passed.
     Expired,
+}
+
+/// Who or what revoked a record. Expiry is not a revocation: an expired record reads as `EXPIRED`
+/// with its `expiresAt`, and has no revocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RevokedBy {
+    /// The user, with their own token.
+    User(UserId),
+    /// An administrator: the worker application whose token revoked it.
+    Administrator(ApplicationId),
+    /// A consent app deleting the user's consent sessions (the Hydra-compatible API), with the
+    /// worker application whose token it used.
+    ConsentSession(ApplicationId),
+    /// The application it was given to was deleted.
+    ApplicationDeleted(ApplicationId),
+    /// The user who gave it was deleted.
+    UserDeleted(UserId),
+    /// Revoked before Assent kept who revoked records.
+    Unknown,
+}
+
+/// When and by whom a record was revoked; written once, with the status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revocation {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// By whom, or why.
+    pub by: RevokedBy,
 }
 
 /// How a record came to be: who asked the user, or why nobody had to.
@@ -89,7 +117,7 @@ pub struct Consent {
     pub location: Location,
     /// When the decision was recorded.
     pub consented_at: DateTime<Utc>,
-    /// When the record last changed (revocation).
+    /// When the record last changed (its revocation, if any).
     pub updated_at: DateTime<Utc>,
     /// When an accepted consent stops counting.
     pub expires_at: Option<DateTime<Utc>>,
@@ -98,6 +126,8 @@ pub struct Consent {
     /// Whether later authorizations may rely on it without asking again (false when an external
     /// consent app accepted with `remember: false`).
     pub remembered: bool,
+    /// Present exactly when `status` is `Revoked`.
+    pub revocation: Option<Revocation>,
 }
 
 impl Consent {

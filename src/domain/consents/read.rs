@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{ApplicationKind, Consent, ConsentStatus, EffectiveConsent, EffectiveStatus};
+use super::{ApplicationKind, Consent, ConsentStatus, EffectiveConsent, EffectiveStatus, Revocation, RevokedBy};
 use crate::domain::applications::Application;
 use crate::domain::error::DomainError;
 use crate::domain::filter::{self, Filter};
@@ -48,7 +48,8 @@ pub async fn list_consents(
     Ok(read_page(query.page, |c: &Consent| c.id.as_uuid(), fetch, count).await?)
 }
 
-/// Reads one record of a user.
+/// Reads one record of a user; a deleted user's records are not found here (the environment's
+/// list still shows them).
 pub async fn get_consent(
     store: &Store,
     env: EnvironmentId,
@@ -58,16 +59,18 @@ pub async fn get_consent(
     Ok(store.get_consent(env, user, id).await?)
 }
 
-/// Revokes an accepted (or expired) record. Revoking a revoked record changes nothing; a declined one cannot be revoked.
+/// Revokes an accepted (or expired) record on behalf of `by`. Revoking a revoked record changes
+/// nothing (the first revocation's time and cause stay); a declined one cannot be revoked.
 pub async fn revoke_consent(
     store: &Store,
     env: EnvironmentId,
     user: UserId,
     id: ConsentId,
+    by: RevokedBy,
 ) -> Result<Consent, DomainError> {
     let now = crate::domain::now();
     // The conditional update is the decision, so two concurrent revokes cannot both "win".
-    if store.revoke_consent(env, user, id, now).await? {
+    if store.revoke_consent(env, user, id, Revocation { at: now, by }).await? {
         // Tokens issued under the record die with it: refresh tokens at once, access tokens at introspection.
         let grants = store.revoke_grants_of_consent(env, id, now).await?;
         if grants > 0 {

@@ -262,6 +262,7 @@ pub async fn record_consent(
         expires_at: valid.expires_at,
         source: ConsentSource::Api,
         remembered: true,
+        revocation: None,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)
@@ -315,6 +316,7 @@ pub async fn record_flow_decision(
         expires_at: decision.expires_at,
         source: decision.source,
         remembered: decision.remembered,
+        revocation: None,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)

@@ -28,6 +28,7 @@ fn record(scopes: &[&str], status: ConsentStatus, expires_in: Option<i64>) -> Co
         expires_at: expires_in.map(|s| now + Duration::seconds(s)),
         source: ConsentSource::Api,
         remembered: true,
+        revocation: (status == ConsentStatus::Revoked).then_some(Revocation { at: now, by: RevokedBy::Unknown }),
     }
 }
 

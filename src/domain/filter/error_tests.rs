@@ -127,7 +127,7 @@ fn missing_operator_or_value_is_reported() {
 fn unknown_attribute_lists_supported_attributes() {
     assert_eq!(
         err("client.id eq \"x\""),
-        "attribute 'client.id' is not supported; supported: application.id, application.name, user.id, status, scope, consentedAt"
+        "attribute 'client.id' is not supported; supported: application.id, application.name, user.id, status, scope, consentedAt, updatedAt, expiresAt, revokedAt, revokedBy.type"
     );
 }
 
@@ -146,6 +146,19 @@ fn unsupported_scim_operators_are_named() {
     assert_err("status pr", "operator 'pr' is not supported for 'status'; supported: eq");
     assert_err("status gt \"ACCEPTED\"", "operator 'gt' is not supported for 'status'; supported: eq");
     assert_err("consentedAt ne \"2026-11-23T10:00:00Z\"", "supported: eq, gt, ge, lt, le");
+}
+
+#[test]
+fn revoked_by_type_names_its_causes() {
+    assert_err(
+        "revokedBy.type eq \"EXPIRED\"",
+        "'EXPIRED' is not a valid revokedBy.type; supported: USER, ADMINISTRATOR, CONSENT_SESSION, \
+         APPLICATION_DELETED, USER_DELETED, UNKNOWN",
+    );
+    assert_err("revokedBy.type eq \"user\"", "(values are case-sensitive)");
+    assert_err("revokedBy.type ge \"USER\"", "operator 'ge' is not supported for 'revokedBy.type'; supported: eq");
+    assert_err("revokedAt gt \"last week\"", "is not an RFC 3339 timestamp for 'revokedAt'");
+    assert_err("updatedAt ge \"2026-11-23T10:00:00\"", "has no UTC offset; 'updatedAt' needs 'Z' or an offset");
 }
 
 #[test]

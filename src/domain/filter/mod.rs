@@ -48,12 +48,25 @@ pub const MAX_NAME_CHARS: usize = 256;
 const MAX_ECHO_CHARS: usize = 64;
 
 /// Wire names of the filterable attributes, in documentation order.
-pub const SUPPORTED_ATTRIBUTES: &[&str] =
-    &["application.id", "application.name", "user.id", "status", "scope", "consentedAt"];
+pub const SUPPORTED_ATTRIBUTES: &[&str] = &[
+    "application.id",
+    "application.name",
+    "user.id",
+    "status",
+    "scope",
+    "consentedAt",
+    "updatedAt",
+    "expiresAt",
+    "revokedAt",
+    "revokedBy.type",
+];
 /// Wire names of the comparison operators supported on at least one attribute.
 pub const SUPPORTED_OPERATORS: &[&str] = &["eq", "gt", "ge", "lt", "le"];
 /// The values `status` may be compared with (case-sensitive).
 pub const STATUS_VALUES: &[&str] = &["ACCEPTED", "DECLINED", "REVOKED", "EXPIRED"];
+/// The values `revokedBy.type` may be compared with (case-sensitive).
+pub const REVOKED_BY_VALUES: &[&str] =
+    &["USER", "ADMINISTRATOR", "CONSENT_SESSION", "APPLICATION_DELETED", "USER_DELETED", "UNKNOWN"];
 
 /// A parsed filter expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +105,14 @@ pub enum Attribute {
     Scope,
     /// `consentedAt`, compared with a timestamp (converted to UTC).
     ConsentedAt,
+    /// `updatedAt` (the revocation, or else `consentedAt`), compared with a timestamp.
+    UpdatedAt,
+    /// `expiresAt`, compared with a timestamp; records without one never match.
+    ExpiresAt,
+    /// `revokedAt`, compared with a timestamp; records never revoked never match.
+    RevokedAt,
+    /// `revokedBy.type`, compared with one of [`REVOKED_BY_VALUES`].
+    RevokedByType,
 }
 
 /// A comparison operator.
@@ -111,15 +132,16 @@ pub enum Operator {
 
 /// A validated comparison value.
 ///
-/// `application.id` and `user.id` carry [`Value::Uuid`], `consentedAt` carries
-/// [`Value::Timestamp`], everything else [`Value::Text`] (`status` holds the upper-case word).
+/// `application.id` and `user.id` carry [`Value::Uuid`], the timestamps (`consentedAt`,
+/// `updatedAt`, `expiresAt`, `revokedAt`) carry [`Value::Timestamp`], everything else
+/// [`Value::Text`] (`status` and `revokedBy.type` hold the upper-case word).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     /// A UUID (`application.id`, `user.id`).
     Uuid(Uuid),
-    /// Text (`application.name`, `status`, `scope`).
+    /// Text (`application.name`, `status`, `scope`, `revokedBy.type`).
     Text(String),
-    /// An instant in UTC (`consentedAt`).
+    /// An instant in UTC (`consentedAt`, `updatedAt`, `expiresAt`, `revokedAt`).
     Timestamp(DateTime<Utc>),
 }
 
@@ -141,13 +163,17 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 
 impl Attribute {
     /// Every attribute, in the order of [`SUPPORTED_ATTRIBUTES`].
-    pub const ALL: [Attribute; 6] = [
+    pub const ALL: [Attribute; 10] = [
         Attribute::ApplicationId,
         Attribute::ApplicationName,
         Attribute::UserId,
         Attribute::Status,
         Attribute::Scope,
         Attribute::ConsentedAt,
+        Attribute::UpdatedAt,
+        Attribute::ExpiresAt,
+        Attribute::RevokedAt,
+        Attribute::RevokedByType,
     ];
 
     /// The wire name, e.g. `application.id`.
@@ -159,6 +185,10 @@ impl Attribute {
             Attribute::Status => "status",
             Attribute::Scope => "scope",
             Attribute::ConsentedAt => "consentedAt",
+            Attribute::UpdatedAt => "updatedAt",
+            Attribute::ExpiresAt => "expiresAt",
+            Attribute::RevokedAt => "revokedAt",
+            Attribute::RevokedByType => "revokedBy.type",
         }
     }
 
@@ -171,7 +201,9 @@ impl Attribute {
     pub fn operators(&self) -> &'static [Operator] {
         match self {
             // Only timestamps have a meaningful order; ids, names and words are exact lookups.
-            Attribute::ConsentedAt => &[Operator::Eq, Operator::Gt, Operator::Ge, Operator::Lt, Operator::Le],
+            Attribute::ConsentedAt | Attribute::UpdatedAt | Attribute::ExpiresAt | Attribute::RevokedAt => {
+                &[Operator::Eq, Operator::Gt, Operator::Ge, Operator::Lt, Operator::Le]
+            }
             _ => &[Operator::Eq],
         }
     }

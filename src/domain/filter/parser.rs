@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::lexer::{Kind, Token, tokenize};
 use super::{
     Attribute, Comparison, Filter, FilterError, MAX_COMPARISONS, MAX_DEPTH, MAX_INPUT_CHARS, MAX_NAME_CHARS, Operator,
-    STATUS_VALUES, SUPPORTED_ATTRIBUTES, SUPPORTED_OPERATORS, Value, echo,
+    REVOKED_BY_VALUES, STATUS_VALUES, SUPPORTED_ATTRIBUTES, SUPPORTED_OPERATORS, Value, echo,
 };
 
 /// SCIM operators we recognise so we can say "not supported" rather than "unknown".
@@ -204,21 +204,8 @@ fn value_for(attribute: Attribute, text: String) -> Result<Value, FilterError> {
                 )))
             }
         }
-        Attribute::Status => {
-            if STATUS_VALUES.contains(&text.as_str()) {
-                return Ok(Value::Text(text));
-            }
-            let hint = if STATUS_VALUES.contains(&text.to_ascii_uppercase().as_str()) {
-                " (values are case-sensitive)"
-            } else {
-                ""
-            };
-            Err(FilterError::new(format!(
-                "'{}' is not a valid status; supported: {}{hint}",
-                echo(&text),
-                STATUS_VALUES.join(", ")
-            )))
-        }
+        Attribute::Status => word(attribute, text, STATUS_VALUES),
+        Attribute::RevokedByType => word(attribute, text, REVOKED_BY_VALUES),
         Attribute::Scope => {
             if text.is_empty() {
                 Err(FilterError::new(format!("'{attribute}' must not be empty")))
@@ -231,22 +218,42 @@ fn value_for(attribute: Attribute, text: String) -> Result<Value, FilterError> {
                 Ok(Value::Text(text))
             }
         }
-        Attribute::ConsentedAt => match DateTime::parse_from_rfc3339(&text) {
-            Ok(at) => Ok(Value::Timestamp(without_leap_second(at.with_timezone(&Utc)))),
-            // A local time would silently depend on the server's zone, so say what is missing.
-            Err(_) if NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").is_ok() => {
-                Err(FilterError::new(format!(
-                    "'{}' has no UTC offset; '{attribute}' needs 'Z' or an offset, e.g. \
+        Attribute::ConsentedAt | Attribute::UpdatedAt | Attribute::ExpiresAt | Attribute::RevokedAt => {
+            timestamp(attribute, text)
+        }
+    }
+}
+
+/// One of the upper-case words `values`, matched case-sensitively (with a hint when only the case is wrong).
+fn word(attribute: Attribute, text: String, values: &[&str]) -> Result<Value, FilterError> {
+    if values.contains(&text.as_str()) {
+        return Ok(Value::Text(text));
+    }
+    let hint = if values.contains(&text.to_ascii_uppercase().as_str()) { " (values are case-sensitive)" } else { "" };
+    Err(FilterError::new(format!(
+        "'{}' is not a valid {attribute}; supported: {}{hint}",
+        echo(&text),
+        values.join(", ")
+    )))
+}
+
+/// An RFC 3339 instant with a UTC offset, converted to UTC.
+fn timestamp(attribute: Attribute, text: String) -> Result<Value, FilterError> {
+    match DateTime::parse_from_rfc3339(&text) {
+        Ok(at) => Ok(Value::Timestamp(without_leap_second(at.with_timezone(&Utc)))),
+        // A local time would silently depend on the server's zone, so say what is missing.
+        Err(_) if NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").is_ok() => {
+            Err(FilterError::new(format!(
+                "'{}' has no UTC offset; '{attribute}' needs 'Z' or an offset, e.g. \
                      {TIMESTAMP_EXAMPLE}",
-                    echo(&text)
-                )))
-            }
-            Err(_) => Err(FilterError::new(format!(
-                "'{}' is not an RFC 3339 timestamp for '{attribute}'; expected e.g. \
-                 {TIMESTAMP_EXAMPLE}",
                 echo(&text)
-            ))),
-        },
+            )))
+        }
+        Err(_) => Err(FilterError::new(format!(
+            "'{}' is not an RFC 3339 timestamp for '{attribute}'; expected e.g. \
+                 {TIMESTAMP_EXAMPLE}",
+            echo(&text)
+        ))),
     }
 }
 

@@ -116,6 +116,27 @@ fn consented_at_supports_every_comparison_operator() {
 }
 
 #[test]
+fn every_timestamp_attribute_supports_every_comparison_operator() {
+    for attribute in [Attribute::UpdatedAt, Attribute::ExpiresAt, Attribute::RevokedAt] {
+        for operator in Operator::ALL {
+            let input = format!("{attribute} {} \"2026-11-23T11:00:00+01:00\"", operator.name());
+            assert_eq!(ok(&input), cmp(attribute, operator, utc(10, 0, 0, 0)));
+        }
+    }
+}
+
+#[test]
+fn revoked_by_type_takes_each_cause_with_eq() {
+    for cause in REVOKED_BY_VALUES {
+        assert_eq!(
+            ok(&format!("revokedBy.type eq \"{cause}\"")),
+            cmp(Attribute::RevokedByType, Operator::Eq, text(cause))
+        );
+    }
+    assert_eq!(ok("REVOKEDBY.TYPE eq \"USER\""), cmp(Attribute::RevokedByType, Operator::Eq, text("USER")));
+}
+
+#[test]
 fn consented_at_maps_a_leap_second_to_the_next_second() {
     let expected = cmp(Attribute::ConsentedAt, Operator::Eq, utc(10, 1, 0, 250));
     assert_eq!(ok("consentedAt eq \"2026-11-23T10:00:60.25Z\""), expected);
@@ -252,10 +273,11 @@ fn random_comparison(rng: &mut Rng) -> Filter {
         Attribute::ApplicationId | Attribute::UserId => Value::Uuid(Uuid::from_u64_pair(rng.next(), rng.next())),
         Attribute::ApplicationName => text(&(0..1 + rng.below(20)).map(|_| *rng.pick(CHARS)).collect::<String>()),
         Attribute::Status => text(rng.pick::<&str>(STATUS_VALUES)),
+        Attribute::RevokedByType => text(rng.pick::<&str>(REVOKED_BY_VALUES)),
         Attribute::Scope => {
             text(&(0..1 + rng.below(20)).map(|_| char::from(b'!' + rng.below(94) as u8)).collect::<String>())
         }
-        Attribute::ConsentedAt => {
+        Attribute::ConsentedAt | Attribute::UpdatedAt | Attribute::ExpiresAt | Attribute::RevokedAt => {
             let seconds = (rng.next() % 4_000_000_000) as i64;
             let nanos = match rng.below(3) {
                 0 => 0,

@@ -1,7 +1,7 @@
 //! Hydra's consent and login sessions, read from and written to the ledger and the browser sessions.
 
 use super::*;
-use crate::domain::consents::revoke_consent;
+use crate::domain::consents::{RevokedBy, revoke_consent};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId};
 use crate::domain::subjects;
 use crate::domain::users::User;
@@ -41,10 +41,12 @@ pub async fn consent_sessions(
     Ok((sessions, next.flatten()))
 }
 
-/// `DELETE …/sessions/consent?subject=&client=` (or `&all=true`): revokes the records (and their tokens).
+/// `DELETE …/sessions/consent?subject=&client=` (or `&all=true`): revokes the records (and their
+/// tokens) as `CONSENT_SESSION`, naming the worker `caller` whose token asked.
 pub async fn revoke_consent_sessions(
     store: &Store,
     env: EnvironmentId,
+    caller: ApplicationId,
     subject: &str,
     client: Option<&str>,
     all: bool,
@@ -60,7 +62,7 @@ pub async fn revoke_consent_sessions(
     let Some(user) = named_by(store, env, subject).await? else { return Ok(0) };
     let ids = store.accepted_consent_ids(env, user.id, client).await?;
     for id in &ids {
-        revoke_consent(store, env, user.id, *id).await?;
+        revoke_consent(store, env, user.id, *id, RevokedBy::ConsentSession(caller)).await?;
     }
     Ok(ids.len())
 }
