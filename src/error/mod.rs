@@ -35,6 +35,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 406: none of the media types in `Accept` can be produced.
+    NotAcceptable,
     /// 408: the request body did not arrive in time.
     RequestTimeout,
     /// 413: the body is too large.
@@ -83,6 +85,11 @@ impl ErrorCode {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "INVALID_REQUEST",
                 "The request could not be completed. The HTTP method is not supported for this resource.",
+            ),
+            NotAcceptable => (
+                StatusCode::NOT_ACCEPTABLE,
+                "INVALID_REQUEST",
+                "The request could not be completed. None of the media types in Accept can be produced.",
             ),
             RequestTimeout => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -231,6 +238,16 @@ impl ApiError {
     /// The wire body.
     pub fn body(&self) -> &ErrorBody {
         &self.body
+    }
+
+    /// Logs an error met after the response began (a streamed body), where no status can carry it.
+    pub fn log_after_response(&self) {
+        tracing::error!(
+            error.id = %self.body.id,
+            code = %self.body.code,
+            cause = self.cause.as_deref().unwrap_or("-"),
+            "the response body failed after its status was sent"
+        );
     }
 
     fn log_if_server_error(&self) {

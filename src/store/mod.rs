@@ -3,6 +3,7 @@
 mod applications;
 mod catalog;
 mod consent_filter;
+mod consent_totals;
 mod consents;
 mod environments;
 mod error;
