@@ -41,6 +41,8 @@ pub enum ErrorCode {
     Conflict,
     /// 422: an idempotency key was reused for a different request.
     KeyReused,
+    /// 406: none of the media types in `Accept` can be produced.
+    NotAcceptable,
     /// 408: the request body did not arrive in time.
     RequestTimeout,
     /// 413: the body is too large.
@@ -104,6 +106,11 @@ impl ErrorCode {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "INVALID_REQUEST",
                 "The request could not be completed. Its idempotency key belongs to another request.",
+            ),
+            NotAcceptable => (
+                StatusCode::NOT_ACCEPTABLE,
+                "INVALID_REQUEST",
+                "The request could not be completed. None of the media types in Accept can be produced.",
             ),
             RequestTimeout => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -271,6 +278,16 @@ impl ApiError {
     /// The wire body.
     pub fn body(&self) -> &ErrorBody {
         &self.body
+    }
+
+    /// Logs an error met after the response began (a streamed body), where no status can carry it.
+    pub fn log_after_response(&self) {
+        tracing::error!(
+            error.id = %self.body.id,
+            code = %self.body.code,
+            cause = self.cause.as_deref().unwrap_or("-"),
+            "the response body failed after its status was sent"
+        );
     }
 
     fn log_if_server_error(&self) {

@@ -177,8 +177,9 @@ fn compare(column: consent::Column, operator: Operator, at: DateTime<Utc>) -> se
     }
 }
 
-/// `EXPIRED` is stored as `ACCEPTED` with `expires_at` in the past.
-fn status_condition(status: &str, now: DateTime<Utc>) -> Condition {
+/// The records whose effective status at `now` is `status`: `EXPIRED` is stored as `ACCEPTED` with
+/// `expires_at` not after `now`.
+pub(super) fn status_condition(status: &str, now: DateTime<Utc>) -> Condition {
     use consent::Column;
     let not_expired = Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now));
     match status {

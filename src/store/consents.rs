@@ -219,7 +219,11 @@ impl Store {
     }
 
     /// The applications an `application.name` in `filter` may mean (none without a filter).
-    async fn filter_names(&self, env: EnvironmentId, filter: Option<&Filter>) -> Result<NameMatches, StoreError> {
+    pub(super) async fn filter_names(
+        &self,
+        env: EnvironmentId,
+        filter: Option<&Filter>,
+    ) -> Result<NameMatches, StoreError> {
         match filter {
             Some(filter) => self.name_matches(env, filter).await,
             None => Ok(NameMatches::new()),

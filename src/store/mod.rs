@@ -4,6 +4,7 @@ mod applications;
 mod catalog;
 mod consent_filter;
 mod consent_revocations;
+mod consent_totals;
 mod consents;
 mod environments;
 mod error;

@@ -32,7 +32,7 @@ pub(crate) enum Reads {
     Pool(DatabaseConnection),
 }
 
-/// Rows decoded from positional values: one value, or a pair.
+/// Rows decoded from positional values: one value, or a tuple.
 pub(crate) trait FromValues: Sized {
     /// Decodes one row.
     fn from_values(values: Vec<Value>) -> Result<Self, DbErr>;
@@ -54,12 +54,18 @@ macro_rules! single_values {
 }
 single_values!(uuid::Uuid, String, bool, i32, i64, chrono::DateTime<chrono::Utc>);
 
-impl<A: ValueType, B: ValueType> FromValues for (A, B) {
-    fn from_values(values: Vec<Value>) -> Result<Self, DbErr> {
-        let mut values = values.into_iter();
-        Ok((decode(values.next())?, decode(values.next())?))
-    }
+macro_rules! tuple_values {
+    ($($t:ident),+) => {
+        impl<$($t: ValueType),+> FromValues for ($($t,)+) {
+            fn from_values(values: Vec<Value>) -> Result<Self, DbErr> {
+                let mut values = values.into_iter();
+                Ok(($(decode::<$t>(values.next())?,)+))
+            }
+        }
+    };
 }
+tuple_values!(A, B);
+tuple_values!(A, B, C, D, E, F, G, H);
 
 /// Reads of a SeaORM `Select` through [`Reads`]; named apart from SeaORM's `one`/`all` so a call
 /// site says which path it takes.

@@ -78,7 +78,13 @@ async fn records_revoked_before_the_migration_read_as_revoked_at_their_last_upda
     let (_base, state) = start_server(test_settings(&url, &generate_master_key())).await;
     let records = state
         .store
-        .list_consents(EnvironmentId::from_uuid(env), None, None, assent::domain::paging::PageRequest { limit: 10, position: None }, Utc::now())
+        .list_consents(
+            EnvironmentId::from_uuid(env),
+            None,
+            None,
+            assent::domain::paging::PageRequest { limit: 10, position: None },
+            Utc::now(),
+        )
         .await
         .expect("records read");
     let find = |id: Uuid| records.iter().find(|r| r.id.as_uuid() == id).expect("record kept");

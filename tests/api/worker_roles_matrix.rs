@@ -18,6 +18,7 @@ const NEEDS: &[(&str, &str)] = &[
     ("consents.record", CREATE_CONSENTS_SCOPE),
     ("consents.list", READ_CONSENTS_SCOPE),
     ("consents.audit", READ_CONSENTS_SCOPE),
+    ("consents.totals", READ_CONSENTS_SCOPE),
     ("consents.effective", READ_CONSENTS_SCOPE),
     ("consents.read", READ_CONSENTS_SCOPE),
     ("consents.revoke", UPDATE_CONSENTS_SCOPE),

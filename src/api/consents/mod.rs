@@ -1,10 +1,14 @@
 //! `/v1/environments/{envId}/users/{userId}/oauthConsents` and the environment-wide audit list.
 
 mod enums;
+mod export;
 #[cfg(test)]
 mod tests;
+mod totals;
 mod wire;
 
+pub use export::AuditAnswer;
+pub use totals::ConsentTotalsApi;
 pub use wire::ConsentAcceptIn;
 
 pub use wire::*;
@@ -294,13 +298,19 @@ impl ConsentsApi {
     /// Audit consents of the environment
     ///
     /// Every record of the environment, newest first, with the same `filter` (including `user.id eq "…"`),
-    /// `expand` and paging as the per-user list. **Permissions:** a worker token with
+    /// `expand` and paging as the per-user list. With `Accept: application/x-ndjson` (one record per
+    /// line, as the list's items) or `Accept: text/csv` (a header row, then one row per record) it is an
+    /// export of every record the filter matches, streamed; `limit` and `cursor` are refused there,
+    /// and so is `expand` for CSV. Should reading fail once the export has begun, an NDJSON export
+    /// ends with a line `{"error": {id, code, message}}` and a CSV export is cut off (an incomplete
+    /// transfer). An `Accept` naming none of the three is `406`. **Permissions:** a worker token with
     /// `p1:read:oauthConsents` (or `p1:admin`).
     #[oai(path = "/v1/environments/:envId/oauthConsents", method = "get", operation_id = "consents.audit")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_consents(
         &self,
         state: Data<&AppState>,
+        request: &Request,
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
         /// SCIM filter expression.
@@ -311,10 +321,13 @@ impl ConsentsApi {
         limit: Query<Option<i64>>,
         /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
-    ) -> Result<JsonOut<ConsentsPage>, ApiError> {
+    ) -> Result<AuditAnswer, ApiError> {
         let env = permitted_env(&auth, &env_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
-        list(&state, env, None, params).await
+        match export::representation(request)? {
+            export::Representation::Page => list(&state, env, None, params).await.map(AuditAnswer::Page),
+            export::Representation::Export(format) => export::export(&state, env, format, params).await,
+        }
     }
 
     /// Read a user's effective consent for an application

@@ -1,12 +1,19 @@
 //! Consent records: the ledger of what each user agreed to (or declined), with where and on what device.
 
+mod export;
 mod read;
 mod record;
+mod totals;
 
+pub use export::{ConsentExport, EXPORT_CHUNK};
 pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
 pub(crate) use record::MAX_SCOPES;
 pub use record::{
     ConsentDraft, FlowDecision, RequestContext, SoftwareDraft, check_draft, record_consent, record_flow_decision,
+};
+pub use totals::{
+    ApplicationCounts, ApplicationTotals, ConsentTotals, CountedApplications, DEFAULT_TOTALS_APPLICATIONS,
+    MAX_TOTALS_APPLICATIONS, NamedApplication, StatusCounts, TotalsQuery, Window, consent_totals,
 };
 
 use chrono::{DateTime, Utc};

@@ -21,7 +21,8 @@ pub struct ConsentListQuery {
     pub page: PageRequest,
 }
 
-fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, DomainError> {
+/// Parses a SCIM `filter`; absent or blank means none.
+pub(super) fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, DomainError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => filter::parse(text).map(Some).map_err(|e| DomainError::InvalidFilter {
