@@ -1,114 +1,40 @@
 //! `/v1/environments/{envId}/users/{userId}/oauthConsents` and the environment-wide audit list.
 
+mod answers;
 mod enums;
 mod export;
+mod listing;
 #[cfg(test)]
 mod tests;
 mod totals;
 mod wire;
 
+pub use answers::{ConsentRead, RecordBody, Recorded, RevokeBody, Revoked};
 pub use export::AuditAnswer;
 pub use totals::ConsentTotalsApi;
 pub use wire::ConsentAcceptIn;
 
 pub use wire::*;
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use poem::Request;
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
+
+use listing::{ListParams, embedded, list, render, wants_applications};
 
 use super::client::request_context;
 use super::etag::{TaggedJson, require_match};
-use super::json::{JsonBody, JsonOut, LenientJsonBody};
+use super::json::JsonOut;
 use super::security::BearerToken;
-use super::types::{IdRef, Link, collection_links};
+use super::types::IdRef;
 use super::{ApiTags, permitted_env, resource_id};
 use crate::auth::principal::Permission;
-use crate::domain::applications::Application;
-use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery, RevokedBy};
+use crate::domain::consents::{self, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
-use crate::domain::paging::PageRequest;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-
-/// A consent to record, in either accepted media type.
-#[derive(ApiRequest)]
-pub enum RecordBody {
-    /// PingOne's media type.
-    Accept(LenientJsonBody<ConsentAcceptIn, AcceptMedia>),
-    /// Plain JSON.
-    Json(LenientJsonBody<ConsentAcceptIn>),
-}
-
-/// A revocation, in either accepted media type.
-#[derive(ApiRequest)]
-pub enum RevokeBody {
-    /// PingOne's media type.
-    Revoke(JsonBody<ConsentRevokeIn, RevokeMedia>),
-    /// Plain JSON.
-    Json(JsonBody<ConsentRevokeIn>),
-}
-
-/// Answer of recording a consent.
-#[derive(ApiResponse)]
-#[allow(dead_code)] // The 409 and 422 variants document answers of the idempotency layer.
-pub enum Recorded {
-    /// The record was appended to the ledger.
-    #[oai(status = 201)]
-    Created(
-        TaggedJson<ConsentOut>,
-        #[oai(header = "Location")] String,
-        /// The record's entity tag, for `If-Match` / `If-None-Match`.
-        #[oai(header = "ETag")]
-        String,
-    ),
-    /// The first request with this `Idempotency-Key` is still running; retry after `Retry-After`.
-    #[oai(status = 409)]
-    KeyInUse(poem_openapi::payload::Json<crate::error::ErrorBody>),
-    /// This `Idempotency-Key` was used for a different request.
-    #[oai(status = 422)]
-    KeyReused(poem_openapi::payload::Json<crate::error::ErrorBody>),
-}
-
-/// Answer of reading one record.
-#[derive(ApiResponse)]
-pub enum ConsentRead {
-    /// The record.
-    #[oai(status = 200)]
-    Ok(
-        TaggedJson<ConsentOut>,
-        /// The entity tag of this version of the record.
-        #[oai(header = "ETag")]
-        String,
-    ),
-    /// The record is still the version `If-None-Match` names.
-    #[oai(status = 304)]
-    NotModified(
-        /// The entity tag of the current version.
-        #[oai(header = "ETag")]
-        String,
-    ),
-}
-
-/// Answer of revoking a record.
-#[derive(ApiResponse)]
-pub enum Revoked {
-    /// The record as it is now.
-    #[oai(status = 200)]
-    Ok(
-        TaggedJson<ConsentOut>,
-        /// The entity tag of the record's new version.
-        #[oai(header = "ETag")]
-        String,
-    ),
-    /// `If-Match` names a version the record no longer is: nothing was changed.
-    #[oai(status = 412)]
-    PreconditionFailed(poem_openapi::payload::Json<crate::error::ErrorBody>),
-}
 
 /// Consent records.
 pub struct ConsentsApi;
@@ -125,93 +51,6 @@ fn admit(
     let user = resource_id(user_id, UserId::parse)?;
     auth.0.require_for_user(env, user, permission)?;
     Ok((env, user))
-}
-
-fn wants_applications(expand: Option<&str>) -> Result<bool, ApiError> {
-    match expand.map(str::trim) {
-        None | Some("") => Ok(false),
-        Some("applications") => Ok(true),
-        Some(other) => Err(ApiError::new(ErrorCode::InvalidRequest).with_detail(
-            "INVALID_PARAMETER",
-            Some("expand"),
-            format!("Cannot expand '{other}'; supported: applications."),
-        )),
-    }
-}
-
-fn embedded(state: &AppState, consent: &Consent, apps: &HashMap<ApplicationId, Application>) -> EmbeddedApplication {
-    match (consent.application_kind, apps.get(&consent.application_id)) {
-        (ApplicationKind::PingOne, Some(app)) => EmbeddedApplication {
-            id: app.id.to_string(),
-            name: app.name.clone(),
-            application_type: ApplicationType::PingOne,
-            app_type: Some(app.app_type.into()),
-            enabled: Some(app.enabled),
-            links: Some(SelfLink {
-                self_: Link::to(state.url(&format!("/v1/environments/{}/applications/{}", app.environment_id, app.id))),
-            }),
-        },
-        (kind, _) => EmbeddedApplication {
-            id: consent.application_id.to_string(),
-            name: consent.application_name.clone(),
-            application_type: kind.into(),
-            app_type: None,
-            enabled: None,
-            links: None,
-        },
-    }
-}
-
-/// Shapes records for the wire, embedding applications when asked.
-async fn render(
-    state: &AppState,
-    env: EnvironmentId,
-    records: Vec<Consent>,
-    expand: bool,
-) -> Result<Vec<ConsentOut>, ApiError> {
-    let apps = if expand { consents::consent_applications(&state.store, env, &records).await? } else { HashMap::new() };
-    let now = Utc::now();
-    Ok(records
-        .into_iter()
-        .map(|record| {
-            let embed = expand.then(|| ConsentEmbedded { application: embedded(state, &record, &apps) });
-            ConsentOut { embedded: embed, ..ConsentOut::new(state, record, now) }
-        })
-        .collect())
-}
-
-/// The query parameters shared by both consent lists.
-struct ListParams {
-    filter: Option<String>,
-    expand: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-/// Lists one user's records (`user`) or the environment's, answering in PingOne's collection shape.
-async fn list(
-    state: &AppState,
-    env: EnvironmentId,
-    user: Option<UserId>,
-    params: ListParams,
-) -> Result<JsonOut<ConsentsPage>, ApiError> {
-    let expand = wants_applications(params.expand.as_deref())?;
-    let page_request = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    let query = ConsentListQuery { user, filter: params.filter.clone(), page: page_request };
-    let page = consents::list_consents(&state.store, env, query).await?;
-    let base = match user {
-        Some(user) => state.url(&format!("/v1/environments/{env}/users/{user}/oauthConsents")),
-        None => state.url(&format!("/v1/environments/{env}/oauthConsents")),
-    };
-    let extra: Vec<(&str, &str)> = [("filter", params.filter.as_deref()), ("expand", params.expand.as_deref())]
-        .into_iter()
-        .filter_map(|(key, value)| value.map(|v| (key, v)))
-        .collect();
-    let links = collection_links(&base, page_request.limit, params.cursor.as_deref(), &page, &extra);
-    let count = page.total;
-    let items = render(state, env, page.items, expand).await?;
-    let size = items.len();
-    Ok(JsonOut(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size }))
 }
 
 #[OpenApi(tag = "ApiTags::Consents")]

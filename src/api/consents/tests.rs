@@ -4,6 +4,7 @@ use chrono::Utc;
 use poem_openapi::types::ToJSON;
 
 use super::*;
+use crate::api::types::Link;
 use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::enrich::{Location, Software};
