@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use entities::idempotency_key;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
 use super::reads::ReadExt;
@@ -161,9 +161,7 @@ impl Store {
             .col_expr(idempotency_key::Column::Etag, Expr::value(answer.etag))
             .col_expr(idempotency_key::Column::Body, Expr::value(answer.body))
             .col_expr(idempotency_key::Column::UpdatedAt, Expr::value(now))
-            .filter(idempotency_key::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(idempotency_key::Column::KeyDigest.eq(key_digest))
-            .filter(idempotency_key::Column::Claim.eq(claim))
+            .filter(held_by(env, key_digest, claim))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -176,12 +174,7 @@ impl Store {
         key_digest: &str,
         claim: Uuid,
     ) -> Result<(), StoreError> {
-        idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(idempotency_key::Column::KeyDigest.eq(key_digest))
-            .filter(idempotency_key::Column::Claim.eq(claim))
-            .exec(&self.db)
-            .await?;
+        idempotency_key::Entity::delete_many().filter(held_by(env, key_digest, claim)).exec(&self.db).await?;
         Ok(())
     }
 
@@ -198,4 +191,12 @@ impl Store {
             .await?
             .rows_affected)
     }
+}
+
+/// The row of `key_digest` while the request `claim` holds it.
+fn held_by(env: EnvironmentId, key_digest: &str, claim: Uuid) -> Condition {
+    Condition::all()
+        .add(idempotency_key::Column::EnvironmentId.eq(env.as_uuid()))
+        .add(idempotency_key::Column::KeyDigest.eq(key_digest))
+        .add(idempotency_key::Column::Claim.eq(claim))
 }

@@ -94,14 +94,7 @@ async fn a_deleted_applications_records_are_revoked_and_offer_no_revoke_link() {
 }
 
 async fn ids(app: &TestApp, filter: &str) -> Vec<String> {
-    let url = format!("{}?filter={}", app.env_url("/oauthConsents"), encode(filter));
-    let page = app.get(&url, 200).await;
-    page["_embedded"]["oauthConsents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
+    crate::consents_list::ids(app, &format!("{}?filter={}", app.env_url("/oauthConsents"), encode(filter))).await
 }
 
 fn id(record: &Value) -> String {

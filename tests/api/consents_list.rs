@@ -12,7 +12,8 @@ fn query(filter: &str) -> String {
     url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
 }
 
-async fn ids(app: &TestApp, url: &str) -> Vec<String> {
+/// The ids of the records on the page at `url`.
+pub(crate) async fn ids(app: &TestApp, url: &str) -> Vec<String> {
     let page = app.get(url, 200).await;
     page["_embedded"]["oauthConsents"]
         .as_array()

@@ -150,13 +150,7 @@ async fn declined_and_expired_records_carry_no_revocation() {
 }
 
 async fn ids(app: &TestApp, list: &str, filter: &str) -> Vec<String> {
-    let page = app.get(&format!("{list}?filter={}", encode(filter)), 200).await;
-    page["_embedded"]["oauthConsents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
+    crate::consents_list::ids(app, &format!("{list}?filter={}", encode(filter))).await
 }
 
 fn id(record: &Value) -> String {
