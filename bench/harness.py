@@ -63,6 +63,10 @@ WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "1"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "32"))
 LIST_TARGET_CONNECTIONS = 8  # the list p99 target is judged at this many connections (also measured at WRK_CONNECTIONS)
 LIST_SCENARIOS = ("list_user", "list_audit")
+# Auditors' totals count the whole environment per request (hundreds of ms at 1M): a dashboard's
+# load, not 32 clients queueing past wrk's timeout.
+CONNECTIONS = {"totals": 2}
+EXPORT_FORMATS = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 WRK_TIMEOUT = "5s"  # a request slower than this counts as a socket timeout, which fails the scenario
 
 ROUNDS = 1 if QUICK else 3  # Assent runs per scenario; baseline runs are ROUNDS + 1 around them
@@ -471,6 +475,8 @@ class Assent:
         if name == "list_audit":
             query = urllib.parse.urlencode({"limit": 100, "filter": AUDIT_FILTER}, quote_via=urllib.parse.quote)
             return "get.lua", f"/v1/environments/{env}/oauthConsents?{query}", bearer
+        if name == "totals":  # every record of the environment, per application and status
+            return "get.lua", f"/v1/environments/{env}/oauthConsents/totals", bearer
         if name == "token":
             return "token.lua", f"/{env}/as/token", {"BENCH_BASIC": self.basic()}
         if name == "introspect":
@@ -502,14 +508,15 @@ def measure(assent: Assent, baseline_base: str, name: str, database: str, altern
     try:
         script, path, env = assent.scenario(name)
         a_url, b_url = assent.base + path, baseline_base + path
+        connections = CONNECTIONS.get(name, WRK_CONNECTIONS)
         runs: list[tuple[str, dict]] = []
         order = (["baseline"] if alternate else []) + (["assent", "baseline"] if alternate else ["assent"]) * ROUNDS
         failures = []
         for side in (["baseline"] if alternate else []) + ["assent"]:
-            warm = wrk(script, a_url if side == "assent" else b_url, WARMUP, env)
+            warm = wrk(script, a_url if side == "assent" else b_url, WARMUP, env, connections)
             failures += [f"{side} warm-up: {p}" for p in warm["problems"]]
         for side in order:
-            run = wrk(script, a_url if side == "assent" else b_url, DURATION, env)
+            run = wrk(script, a_url if side == "assent" else b_url, DURATION, env, connections)
             runs.append((side, run))
             failures += [f"{side} run {len(runs)}: {p}" for p in run["problems"]]
         # Lists are also judged at 8 connections (the p99 target), where queueing behind 31 others is gone.
@@ -542,6 +549,7 @@ def measure(assent: Assent, baseline_base: str, name: str, database: str, altern
         "status": "FAIL" if failures else "ok",
         "runs": [{"side": side, **{k: v for k, v in r.items() if k != "lua"}} for side, r in runs],
         "path": path,
+        "connections": connections,
     }
     show = f"{name} [{database}, {records:,} records]: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
     if alternate:
@@ -570,6 +578,50 @@ def target_of(row: dict) -> dict | None:
     return {"text": f"{text} (p99 {light['p99_ms']:.2f} ms)", "met": light["p99_ms"] <= bound}
 
 
+def measure_export(assent: Assent, fmt: str, database: str) -> dict:
+    """One export of the whole audit list on a fresh Assent process: wall time, size, and the
+    server's peak RSS (VmHWM), which must not grow with the export (constant memory)."""
+    records = assent.count()
+    assent.start()
+    try:
+        base_rss = vm_hwm_kib(assent.proc.pid) if assent.proc else 0
+        url = f"{assent.base}/v1/environments/{assent.environment}/oauthConsents"
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {assent.token}", "Accept": EXPORT_FORMATS[fmt]})
+        started = time.monotonic()
+        lines = size = 0
+        with urllib.request.urlopen(request, timeout=600) as response:
+            status = response.status
+            while chunk := response.read(1 << 20):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        seconds = time.monotonic() - started
+        peak = assent.stop()
+    except BaseException:
+        if assent.proc is not None:
+            assent.procs.stop(assent.proc)
+            assent.proc = None
+        raise
+    rows = lines - (1 if fmt == "csv" else 0)  # the CSV header line
+    failures = [] if status == 200 and rows == records else [f"answered {status} with {rows:,} rows for {records:,} records"]
+    result = {
+        "format": fmt, "database": database, "records": records, "rows": rows, "bytes": size,
+        "seconds": round(seconds, 2), "records_per_s": rows / seconds if seconds else None,
+        "start_rss_kib": base_rss, "peak_rss_kib": peak, "failures": failures, "status": "FAIL" if failures else "ok",
+    }  # fmt: skip
+    log(
+        f"export {fmt} [{database}, {records:,} records]: {rows:,} rows, {size / 2**20:.0f} MiB in {seconds:.1f} s, "
+        f"peak RSS {peak / 1024:.1f} MiB (at start {base_rss / 1024:.1f} MiB)" + (f"; FAIL {failures}" if failures else "")
+    )
+    return result
+
+
+def audit(assent: Assent, baseline_base: str, database: str, results: dict) -> None:
+    """Auditors' reads at full size: totals per application and status, and whole exports."""
+    results["scenarios"].append(measure(assent, baseline_base, "totals", database))
+    for fmt in EXPORT_FORMATS:
+        results.setdefault("exports", []).append(measure_export(assent, fmt, database))
+
+
 # ---------------------------------------------------------------- phases
 
 
@@ -590,6 +642,8 @@ def sqlite_phase(procs: Processes, baseline_base: str, workdir: Path, results: d
         results["scenarios"].append(row)
         if name in ("list_user", "record") and STEPS[-1] == RECORDS:
             results["cost_curve"].append(row)
+        if name == "list_audit":  # while the environment holds exactly RECORDS records
+            audit(assent, baseline_base, "sqlite", results)
     results["seeding"]["sqlite"] = assent.seeded
     results["metrics_overhead"] = metrics_overhead(assent)
 
@@ -1193,6 +1247,8 @@ def postgres_phase(procs: Processes, baseline_base: str, workdir: Path, results:
         assent.grow_to(PG_RECORDS)
         for scenario in ("list_user", "list_audit", "record"):
             results["scenarios"].append(measure(assent, baseline_base, scenario, "postgres"))
+            if scenario == "list_audit":
+                audit(assent, baseline_base, "postgres", results)
         results["seeding"]["postgres"] = assent.seeded
         results["postgres_version"] = psql(admin, "SHOW server_version").strip()
     finally:
@@ -1281,6 +1337,7 @@ def render(results: dict) -> str:
     if results.get("flows"):
         lines += flows_table(results["flows"])
     failed = [f"{r['scenario']} ({r['database']})" for r in results["scenarios"] + results["cost_curve"] if r["status"] == "FAIL"]
+    failed += [f"export {r['format']} ({r['database']})" for r in results.get("exports", []) if r["status"] == "FAIL"]
     failed += [f"flows {r['scenario']} ({r['server']})" for r in results.get("flows", {}).get("rows", []) if r["status"] == "FAIL"]
     if failed:
         lines += ["", f"**FAILED** (failed flows, non-2xx responses or socket errors; figures above are not valid): {', '.join(failed)}"]
@@ -1306,6 +1363,26 @@ def main_tables(results: dict) -> list[str]:
             f"{'–' if row['ratio'] is None else format(row['ratio'], '.3f')} | {target_text} | "
             f"{rss_mib:.1f} MiB ({met(rss_mib <= RSS_TARGET_MIB)}) |"
         )
+    wide = [f"`{r['scenario']}` ({r['database']}) at `-c{r['connections']}`" for r in results["scenarios"] if r.get("connections", WRK_CONNECTIONS) != WRK_CONNECTIONS]
+    if wide:
+        lines += ["", f"Measured at fewer connections than the others (each request counts the whole environment): {', '.join(wide)}."]
+    exports = results.get("exports", [])
+    if exports:
+        lines += [
+            "",
+            "Exports of the whole audit list (one `GET …/oauthConsents` with `Accept: application/x-ndjson` or `text/csv`, "
+            "read to the end by the harness, on a freshly started process; peak RSS is the server's VmHWM after the export):",
+            "",
+            "| format | database | records | rows | size | time | records/s | peak RSS |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in exports:
+            status = " **FAIL**" if r["status"] == "FAIL" else ""
+            lines.append(
+                f"| {r['format']}{status} | {r['database']} | {fmt_records(r['records'])} | {r['rows']:,} | "
+                f"{r['bytes'] / 2**20:.0f} MiB | {r['seconds']:.1f} s | {fmt_rate(r['records_per_s'])} | "
+                f"{r['peak_rss_kib'] / 1024:.1f} MiB ({met(r['peak_rss_kib'] / 1024 <= RSS_TARGET_MIB)}) |"
+            )
     peak = results["peak_rss_kib"] / 1024
     overhead = results.get("metrics_overhead")
     if overhead:
@@ -1585,7 +1662,7 @@ def run() -> int:
         procs.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     rows = results["scenarios"] + results["cost_curve"]
-    results["peak_rss_kib"] = max((r["peak_rss_kib"] for r in rows), default=0)
+    results["peak_rss_kib"] = max((r["peak_rss_kib"] for r in rows + results.get("exports", [])), default=0)
     started = os.environ.get("BENCH_STARTED_AT")
     results["wall_seconds"] = round(time.time() - float(started), 1) if started else None
     for row in results["scenarios"]:
@@ -1616,6 +1693,7 @@ def run() -> int:
         log(f"wrote {DOC.relative_to(ROOT)}")
     print_tables(results)
     failed = [f"{r['scenario']} ({r['database']})" for r in rows if r["status"] == "FAIL"]
+    failed += [f"export {r['format']} ({r['database']})" for r in results.get("exports", []) if r["status"] == "FAIL"]
     failed += [f"flows {r['scenario']} ({r['server']})" for r in results.get("flows", {}).get("rows", []) if r["status"] == "FAIL"]
     if failed:
         print(f"bench: {len(failed)} scenario(s) FAILED: " + ", ".join(failed), file=sys.stderr)
