@@ -143,9 +143,10 @@ async fn around<E: Endpoint>(
 ) -> poem::Result<Response> {
     let correlation = correlation_id(&request);
     let oauth = is_oauth_path(request.uri().path());
-    // Kept for refining a routing error after the request has gone to the handler (both are cheap clones).
+    // Kept for refining a routing error after the request has gone to the handler (cheap clones:
+    // the URI and the header value share the request's buffers).
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let content_type = request.header(header::CONTENT_TYPE).map(str::to_owned);
+    let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
@@ -172,7 +173,10 @@ async fn around<E: Endpoint>(
         };
         let mut response = match outcome {
             Ok(response) => response,
-            Err(error) => refine_error(error, oauth, (&method, content_type.as_deref()), routes.find(uri.path())),
+            Err(error) => {
+                let content_type = content_type.as_ref().and_then(|value| value.to_str().ok());
+                refine_error(error, oauth, (&method, content_type), routes.find(uri.path()))
+            }
         };
         let status = response.status();
         tracing::Span::current().record("status", status.as_u16());

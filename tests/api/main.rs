@@ -27,6 +27,7 @@ mod hydra_bounds;
 mod hydra_sdk;
 mod hydra_subjects;
 mod limits;
+mod node_project;
 mod openapi_spec;
 mod ops;
 mod real_browser;
