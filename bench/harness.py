@@ -51,7 +51,11 @@ ASSENT_BIN = RELEASE / "assent"
 BASELINE_BIN = RELEASE / "baseline"
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-PHASES = ("sqlite", "isolation", "flows", "postgres")  # in the order they run
+PHASES = ("sqlite", "isolation", "flows", "postgres", "ab")  # in the order they run
+# BENCH_AB_BEFORE=<dir holding another build's release `assent`>: the `ab` phase (only when named in
+# BENCH_ONLY) measures this build against that one over the same data, alternated in the same minutes.
+AB_BEFORE = os.environ.get("BENCH_AB_BEFORE", "")
+AB_SCENARIOS = ("list_user", "list_audit", "read")
 # BENCH_ONLY=flows (comma-separated phases): run only those; `BENCH_ONLY=flows` takes about 2 minutes.
 ONLY = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
 
@@ -309,7 +313,9 @@ def wrk(script: str, url: str, seconds: int, env: dict[str, str], connections: i
 class Assent:
     """One database: bootstrap and seed through the CLI, and start/stop servers over it."""
 
-    def __init__(self, procs: Processes, workdir: Path, database_url: str, label: str) -> None:
+    def __init__(self, procs: Processes, workdir: Path, database_url: str, label: str, binary: Path | None = None) -> None:
+        self.binary = binary or ASSENT_BIN
+        self.ready_seconds = 60.0  # longer when the first start migrates a full database forward
         self.procs = procs
         self.workdir = workdir
         self.database_url = database_url
@@ -322,9 +328,9 @@ class Assent:
         })  # fmt: skip
         # The server runs from a copy under a neutral name: on a shared machine a `pkill assent` aimed
         # at someone else's server must not end the one being measured (it happened).
-        self.server_bin = workdir.parent / "bench-sut"
+        self.server_bin = workdir.parent / ("bench-sut" if self.binary == ASSENT_BIN else "bench-sut-before")
         if not self.server_bin.exists():
-            shutil.copy2(ASSENT_BIN, self.server_bin)
+            shutil.copy2(self.binary, self.server_bin)
         self.proc: subprocess.Popen | None = None
         self.base = ""
         self.token = ""
@@ -335,7 +341,7 @@ class Assent:
 
     def cli(self, *args: str) -> dict:
         done = subprocess.run(
-            [str(ASSENT_BIN), *args], env=self.env, cwd=self.workdir, capture_output=True, text=True, timeout=1800
+            [str(self.binary), *args], env=self.env, cwd=self.workdir, capture_output=True, text=True, timeout=1800
         )
         if done.returncode != 0:
             raise BenchError(f"assent {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -378,7 +384,7 @@ class Assent:
         env = dict(self.env, ASSENT_LISTEN=f"127.0.0.1:{port}")
         self.log_path = self.workdir / "assent.log"
         self.proc = self.procs.start([str(self.server_bin), "serve"], env, self.log_path)
-        wait_ready(self.proc, f"{self.base}/health", self.log_path)
+        wait_ready(self.proc, f"{self.base}/health", self.log_path, self.ready_seconds)
         self.token = self.fetch_token()
         if not self.writer_user:
             self.writer_user = self.create_user("bench-writer")
@@ -1233,6 +1239,45 @@ def ensure_postgres() -> None:
     raise BenchError("PostgreSQL did not become ready on 127.0.0.1")
 
 
+def ab_phase(procs: Processes, workdir: Path, results: dict) -> None:
+    """This build against another (BENCH_AB_BEFORE) on SQLite at full size: the other build seeds,
+    this one runs on a copy it migrates forward, both serve the same records under one public URL
+    (so one token works on both), and each scenario alternates them: ratio = this ÷ the other."""
+    if not AB_BEFORE:
+        raise BenchError("the ab phase needs BENCH_AB_BEFORE=<directory of the other build's release binaries>")
+    before_bin = Path(AB_BEFORE).resolve() / "assent"
+    if not before_bin.exists():
+        raise BenchError(f"{before_bin} is missing")
+    public = f"http://127.0.0.1:{free_port()}"
+    for side in ("before", "after"):
+        (workdir / f"ab-{side}").mkdir()
+    before = Assent(procs, workdir / "ab-before", f"sqlite://{workdir / 'ab-before' / 'assent.db'}?mode=rwc", "ab-before", before_bin)
+    before.bootstrap()
+    before.grow_to(RECORDS)
+    for name in os.listdir(workdir / "ab-before"):
+        if name.startswith(("assent.db", "assent.key")):
+            shutil.copy2(workdir / "ab-before" / name, workdir / "ab-after" / name)
+    after = Assent(procs, workdir / "ab-after", f"sqlite://{workdir / 'ab-after' / 'assent.db'}?mode=rwc", "ab-after")
+    for assent in (before, after):
+        assent.env["ASSENT_PUBLIC_URL"] = public
+    after.environment, after.client_id, after.client_secret = before.environment, before.client_id, before.client_secret
+    after.sample, after.seeded = before.sample, before.seeded
+    after.ready_seconds = 1200.0
+    before.start()
+    try:
+        for name in AB_SCENARIOS:
+            row = measure(after, before.base, name, "sqlite")
+            row["scenario"] = f"{name} (A/B)"
+            results.setdefault("ab", []).append(row)
+            log(f"A/B {name}: this build ÷ the other = {row['ratio']:.3f} (rounds {', '.join(f'{r:.3f}' for r in row['round_ratios'])})")
+        before.stop()
+    finally:
+        if before.proc is not None:
+            procs.stop(before.proc)
+            before.proc = None
+    results["ab_before"] = str(before_bin)
+
+
 def postgres_phase(procs: Processes, baseline_base: str, workdir: Path, results: dict) -> None:
     ensure_postgres()
     name = f"assent_bench_{os.getpid()}_{int(time.time())}"
@@ -1596,7 +1641,8 @@ def run() -> int:
     unknown = [p for p in ONLY if p not in PHASES]
     if unknown:
         raise BenchError(f"BENCH_ONLY names unknown phase(s) {', '.join(unknown)}; the phases are {', '.join(PHASES)}")
-    phases = [p for p in PHASES if not ONLY or p in ONLY]
+    # The A/B phase runs only when asked for by name.
+    phases = [p for p in PHASES if p in ONLY] if ONLY else [p for p in PHASES if p != "ab"]
     needs_baseline = any(p in phases for p in ("sqlite", "isolation", "postgres"))
     tools = ["wrk"] + (["psql", "pg_isready"] if "postgres" in phases else [])
     for tool in tools:
@@ -1654,6 +1700,8 @@ def run() -> int:
             flows_phase(procs, workdir, results)
         if "postgres" in phases:
             postgres_phase(procs, baseline_base, workdir, results)
+        if "ab" in phases:
+            ab_phase(procs, workdir, results)
         if baseline is not None:
             if baseline.poll() is not None:
                 raise BenchError(f"the baseline died; log {baseline_log}:\n{tail(baseline_log)}")

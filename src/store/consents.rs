@@ -145,6 +145,13 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
     consent::Entity::find().filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
 }
 
+/// A consent filter with its `application.name` values resolved ([`Store::resolve_filter`]).
+#[derive(Clone, Debug, Default)]
+pub struct ResolvedFilter {
+    filter: Option<Filter>,
+    names: NameMatches,
+}
+
 impl Store {
     /// Appends a record and its scope index rows through the group-commit writer.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
@@ -204,17 +211,28 @@ impl Store {
         Ok(ApplicationId::from_uuid(row.id))
     }
 
+    /// Resolves what the `application.name` values of `filter` stand for (one read per distinct
+    /// name), once for a page, its count, or every chunk of an export.
+    pub async fn resolve_filter(
+        &self,
+        env: EnvironmentId,
+        filter: Option<Filter>,
+    ) -> Result<ResolvedFilter, StoreError> {
+        let names = self.filter_names(env, filter.as_ref()).await?;
+        Ok(ResolvedFilter { filter, names })
+    }
+
     /// One page of the records (newest first) of a user or of the environment, as `filter` keeps them.
     pub async fn list_consents(
         &self,
         env: EnvironmentId,
         user: Option<UserId>,
-        filter: Option<&Filter>,
+        filter: &ResolvedFilter,
         page: PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Vec<Consent>, StoreError> {
-        let names = self.filter_names(env, filter).await?;
-        let query = super::paging::keyset(matching(env, user, filter, now, &names), consent::Column::Id, true, page);
+        let matching = matching(env, user, filter.filter.as_ref(), now, &filter.names);
+        let query = super::paging::keyset(matching, consent::Column::Id, true, page);
         query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
     }
 
@@ -235,12 +253,12 @@ impl Store {
         &self,
         env: EnvironmentId,
         user: Option<UserId>,
-        filter: Option<&Filter>,
+        filter: &ResolvedFilter,
         now: DateTime<Utc>,
         bound: u64,
     ) -> Result<u64, StoreError> {
-        let names = self.filter_names(env, filter).await?;
-        Ok(matching(env, user, filter, now, &names).read_count_upto(&self.reads, bound).await?)
+        let matching = matching(env, user, filter.filter.as_ref(), now, &filter.names);
+        Ok(matching.read_count_upto(&self.reads, bound).await?)
     }
 
     /// One record of one user, while the user exists (one statement).

@@ -76,12 +76,13 @@ async fn records_revoked_before_the_migration_read_as_revoked_at_their_last_upda
 
     // The server runs the rest of the migrations as it starts.
     let (_base, state) = start_server(test_settings(&url, &generate_master_key())).await;
+    let everything = state.store.resolve_filter(EnvironmentId::from_uuid(env), None).await.expect("no filter");
     let records = state
         .store
         .list_consents(
             EnvironmentId::from_uuid(env),
             None,
-            None,
+            &everything,
             assent::domain::paging::PageRequest { limit: 10, position: None },
             Utc::now(),
         )

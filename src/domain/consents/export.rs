@@ -10,7 +10,7 @@ use crate::domain::error::DomainError;
 use crate::domain::filter::Filter;
 use crate::domain::ids::EnvironmentId;
 use crate::domain::paging::{PageRequest, Position};
-use crate::store::Store;
+use crate::store::{ResolvedFilter, Store};
 
 /// Records read per query of an export.
 pub const EXPORT_CHUNK: u64 = 500;
@@ -20,6 +20,8 @@ pub struct ConsentExport {
     store: Store,
     env: EnvironmentId,
     filter: Option<Filter>,
+    /// The filter with its application names resolved, from the first chunk on.
+    resolved: Option<ResolvedFilter>,
     /// Id of the last record read; the next chunk starts below it.
     after: Option<Uuid>,
     /// Fixed for the whole export, so a record's status and the filter agree across chunks.
@@ -34,6 +36,7 @@ impl ConsentExport {
             store: store.clone(),
             env,
             filter: parse_filter(filter)?,
+            resolved: None,
             after: None,
             at: crate::domain::now(),
             finished: false,
@@ -53,7 +56,12 @@ impl ConsentExport {
         }
         // A page of EXPORT_CHUNK - 1 reads EXPORT_CHUNK rows (one more, to learn whether there are more).
         let page = PageRequest { limit: EXPORT_CHUNK - 1, position: self.after.map(Position::After) };
-        let chunk = self.store.list_consents(self.env, None, self.filter.as_ref(), page, self.at).await?;
+        // Names are resolved once, with the first chunk: every chunk then means the same applications.
+        if self.resolved.is_none() {
+            self.resolved = Some(self.store.resolve_filter(self.env, self.filter.take()).await?);
+        }
+        let filter = self.resolved.as_ref().ok_or_else(|| DomainError::Unexpected("no resolved filter".into()))?;
+        let chunk = self.store.list_consents(self.env, None, filter, page, self.at).await?;
         self.finished = (chunk.len() as u64) < EXPORT_CHUNK;
         match chunk.last() {
             Some(last) => {

@@ -44,8 +44,10 @@ pub async fn list_consents(
         store.get_user(env, user).await?;
     }
     let now = crate::domain::now();
-    let fetch = store.list_consents(env, query.user, filter.as_ref(), query.page, now);
-    let count = store.count_consents(env, query.user, filter.as_ref(), now, COUNT_BOUND);
+    // Resolved once: the page and its count read the same applications for each name.
+    let filter = store.resolve_filter(env, filter).await?;
+    let fetch = store.list_consents(env, query.user, &filter, query.page, now);
+    let count = store.count_consents(env, query.user, &filter, now, COUNT_BOUND);
     Ok(read_page(query.page, |c: &Consent| c.id.as_uuid(), fetch, count).await?)
 }
 
