@@ -79,6 +79,10 @@ fn route_table() -> crate::api::routes::RouteTable {
     crate::api::hydra::route_table(documented)
         .with("/:envId/as/authorize", &[Method::GET], &[])
         .with("/:envId/as/login", &[Method::POST], &["application/x-www-form-urlencoded"])
+        .with("/:envId/myaccount", &[Method::GET], &[])
+        .with("/:envId/myaccount/history", &[Method::GET], &[])
+        .with("/:envId/myaccount/callback", &[Method::GET], &[])
+        .with("/:envId/myaccount/remove", &[Method::POST], &["application/x-www-form-urlencoded"])
         .with("/openapi.yaml", &[Method::GET], &[])
         .with("/health", &[Method::GET], &[])
         .with("/ready", &[Method::GET], &[])
@@ -92,10 +96,15 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let spec = service.spec_endpoint_yaml();
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let metrics_token = crate::api::ops::MetricsToken(settings.metrics_token.as_deref().map(Arc::from));
+    let store = state.store.clone();
     crate::api::hydra::routes(Route::new())
         .nest("/", service)
         .at("/:envId/as/authorize", poem::get(crate::api::flow::authorize))
         .at("/:envId/as/login", poem::post(crate::api::flow::login))
+        .at("/:envId/myaccount", poem::get(crate::api::account::apps))
+        .at("/:envId/myaccount/history", poem::get(crate::api::account::history))
+        .at("/:envId/myaccount/callback", poem::get(crate::api::account::callback))
+        .at("/:envId/myaccount/remove", poem::post(crate::api::account::remove))
         .at("/openapi.yaml", spec)
         .at("/health", poem::get(crate::api::ops::health))
         .at("/ready", poem::get(crate::api::ops::ready))
@@ -115,6 +124,9 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
             },
             routes,
         ))
+        // Outermost: preflights are answered before routing, and every answer to a listed origin,
+        // the wrapper's errors included, carries the CORS headers.
+        .around(crate::api::cors::cors(store))
 }
 
 impl Application {

@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub login_url: Option<String>,
     pub consent_url: Option<String>,
+    /// Browser origins allowed to call the records and token endpoints (a JSON array of strings).
+    pub cors_origins: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

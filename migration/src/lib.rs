@@ -15,6 +15,7 @@ mod m20261201_000010_consent_revoked_by;
 mod m20261201_000011_external_subjects;
 mod m20261201_000012_worker_permissions;
 mod m20261201_000013_totals_cover_expiry;
+mod m20261201_000014_environment_cors_origins;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_external_subjects::Migration),
             Box::new(m20261201_000012_worker_permissions::Migration),
             Box::new(m20261201_000013_totals_cover_expiry::Migration),
+            Box::new(m20261201_000014_environment_cors_origins::Migration),
         ]
     }
 }

@@ -46,6 +46,9 @@ pub struct EnvironmentOut {
     /// browser there with `?consent_challenge=` instead of showing the hosted consent page.
     #[oai(skip_serializing_if_is_none)]
     pub consent_url: Option<String>,
+    /// Browser origins whose scripts may call the consent records API (`/v1/environments/{envId}/users/{userId}/oauthConsents…`)
+    /// and `/{envId}/as/token`, `/as/userinfo` and `/as/revoke` (CORS). Empty: none.
+    pub cors_origins: Vec<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -63,6 +66,10 @@ pub struct EnvironmentUpdate {
     /// The external consent app's URL, or `null` to use the hosted consent page.
     #[serde(default)]
     pub consent_url: MaybeUndefined<String>,
+    /// The allowed browser origins, replacing the list: each exactly `scheme://host[:port]` as
+    /// browsers send it in `Origin` (`https://account.example.com`), at most 50; `[]` or `null`: none.
+    #[serde(default)]
+    pub cors_origins: MaybeUndefined<Vec<String>>,
 }
 
 fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut {
@@ -77,6 +84,7 @@ fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut
         name: environment.name,
         login_url: environment.login_url,
         consent_url: environment.consent_url,
+        cors_origins: environment.cors_origins,
         created_at: environment.created_at.into(),
         updated_at: environment.updated_at.into(),
     }
@@ -107,7 +115,9 @@ impl EnvironmentsApi {
     ///
     /// Sets or removes the external login and consent applications (`loginUrl`, `consentUrl`) that
     /// replace the hosted pages; they drive the flow through the Hydra-compatible admin API under
-    /// `/{envId}/admin/`. **Permissions:** a worker token with `p1:admin`.
+    /// `/{envId}/admin/`. `corsOrigins` lists the browser origins allowed to call the records API
+    /// and the token, userinfo and revocation endpoints from scripts (an account page on another
+    /// site); requests from other origins get no CORS headers. **Permissions:** a worker token with `p1:admin`.
     #[oai(path = "/v1/environments/:envId", method = "patch", operation_id = "environments.update")]
     async fn update_environment(
         &self,
@@ -118,8 +128,11 @@ impl EnvironmentsApi {
     ) -> Result<Json<EnvironmentOut>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let update = body.into_inner();
-        let changes =
-            EnvironmentChanges { login_url: to_change(update.login_url), consent_url: to_change(update.consent_url) };
+        let changes = EnvironmentChanges {
+            login_url: to_change(update.login_url),
+            consent_url: to_change(update.consent_url),
+            cors_origins: to_change(update.cors_origins),
+        };
         let environment = environments::update_environment(&state.store, env, changes).await?;
         Ok(Json(environment_out(&state, environment)))
     }

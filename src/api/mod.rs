@@ -1,9 +1,11 @@
 //! HTTP layer: poem-openapi operations and wire types. Handlers parse, call the domain, and shape answers.
 
+pub mod account;
 pub mod applications;
 pub mod budget;
 pub mod client;
 pub mod consents;
+pub mod cors;
 pub mod discovery;
 pub mod environments;
 pub mod etag;

@@ -67,7 +67,12 @@ pub fn session_set_cookie(public_url: &str, env: EnvironmentId, token: &str) -> 
 
 /// Wraps rendered HTML with the security headers. `form_target` is where the page's form may
 /// lead, including the redirect after it (CSP `form-action` also governs that redirect).
-fn page(status: StatusCode, html: Result<String, askama::Error>, nonce: &str, form_target: &[&str]) -> Response {
+pub(crate) fn page(
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    nonce: &str,
+    form_target: &[&str],
+) -> Response {
     let html = match html {
         Ok(html) => html,
         Err(error) => {

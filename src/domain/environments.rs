@@ -22,6 +22,9 @@ pub struct Environment {
     pub login_url: Option<String>,
     /// An external consent application (Hydra-compatible); when set, `/authorize` sends browsers there.
     pub consent_url: Option<String>,
+    /// Browser origins (`https://host[:port]`) whose scripts may call the records API and the
+    /// token, userinfo and revocation endpoints (CORS).
+    pub cors_origins: Vec<String>,
     /// When the environment was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -50,6 +53,7 @@ pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Resu
         name,
         login_url: None,
         consent_url: None,
+        cors_origins: Vec::new(),
         created_at: now,
         updated_at: now,
     };
@@ -80,6 +84,52 @@ pub struct EnvironmentChanges {
     pub login_url: Change<String>,
     /// The external consent app's URL.
     pub consent_url: Change<String>,
+    /// The allowed browser origins, replacing the list (`Clear`: none).
+    pub cors_origins: Change<Vec<String>>,
+}
+
+/// Most browser origins an environment may allow.
+pub const MAX_CORS_ORIGINS: usize = 50;
+
+/// An allowed origin is exactly an http(s) origin, `scheme://host[:port]`, written as browsers send
+/// it in `Origin` (lower case, no default port, no path): anything else could never match.
+fn cors_origin(index: usize, value: &str) -> Result<String, FieldError> {
+    let field = format!("corsOrigins[{index}]");
+    let refused = |why: &str| FieldError::invalid(&field, format!("'{value}' {why}"));
+    if value.len() > 255 {
+        return Err(refused("is longer than 255 characters."));
+    }
+    let url = url::Url::parse(value).map_err(|_| refused("is not an origin such as https://app.example.com."))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(refused("is not an http(s) origin such as https://app.example.com."));
+    }
+    let origin = url.origin().ascii_serialization();
+    if origin != value {
+        return Err(refused(&format!(
+            "is not written as browsers send an origin (scheme, host and port only, lower case): '{origin}'."
+        )));
+    }
+    Ok(origin)
+}
+
+/// Checks a new list of allowed origins: each one an origin, at most [`MAX_CORS_ORIGINS`], repeats dropped.
+fn cors_origins(values: Vec<String>, v: &mut Validator) -> Option<Vec<String>> {
+    if values.len() > MAX_CORS_ORIGINS {
+        v.push(FieldError::invalid(
+            "corsOrigins",
+            format!("At most {MAX_CORS_ORIGINS} origins may be allowed; {} were given.", values.len()),
+        ));
+        return None;
+    }
+    let mut origins: Vec<String> = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        if let Some(origin) = v.check(cors_origin(index, value))
+            && !origins.contains(&origin)
+        {
+            origins.push(origin);
+        }
+    }
+    Some(origins)
 }
 
 /// External app URLs are absolute http(s) URLs without a fragment; challenges are appended to their query.
@@ -102,7 +152,7 @@ fn apply(current: Option<String>, change: Change<String>, field: &str, v: &mut V
     }
 }
 
-/// Updates an environment's settings (the external login and consent apps).
+/// Updates an environment's settings (the external login and consent apps, the allowed origins).
 pub async fn update_environment(
     store: &Store,
     env: EnvironmentId,
@@ -112,9 +162,15 @@ pub async fn update_environment(
     let mut v = Validator::default();
     let login_url = apply(environment.login_url.take(), changes.login_url, "loginUrl", &mut v);
     let consent_url = apply(environment.consent_url.take(), changes.consent_url, "consentUrl", &mut v);
+    let origins = match changes.cors_origins {
+        Change::Keep => Some(std::mem::take(&mut environment.cors_origins)),
+        Change::Clear => Some(Vec::new()),
+        Change::Set(values) => cors_origins(values, &mut v),
+    };
     v.finish(|| Some(()))?;
     environment.login_url = login_url;
     environment.consent_url = consent_url;
+    environment.cors_origins = origins.unwrap_or_default();
     environment.updated_at = crate::domain::now();
     store.update_environment(&environment).await?;
     Ok(environment)

@@ -1,5 +1,6 @@
 //! Domain rules and use cases. No HTTP and no SQL types here: use cases call the store with domain types.
 
+pub mod account;
 pub mod applications;
 pub mod consents;
 pub mod environments;

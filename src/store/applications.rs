@@ -69,11 +69,11 @@ fn names_from_json<T: StoredName>(value: &Json) -> Result<Vec<T>, StoreError> {
     strings_from_json(value)?.iter().map(|s| T::from_stored(s)).collect()
 }
 
-fn strings_to_json(items: &[String]) -> Json {
+pub(super) fn strings_to_json(items: &[String]) -> Json {
     Json::Array(items.iter().cloned().map(Json::String).collect())
 }
 
-fn strings_from_json(value: &Json) -> Result<Vec<String>, StoreError> {
+pub(super) fn strings_from_json(value: &Json) -> Result<Vec<String>, StoreError> {
     serde_json::from_value(value.clone()).map_err(|e| StoreError::Database(format!("stored list: {e}")))
 }
 

@@ -318,17 +318,19 @@ impl Store {
         Ok(ids.into_iter().map(ConsentId::from_uuid).collect())
     }
 
-    /// The user's accepted, unexpired records for an application, newest first.
+    /// The user's accepted, unexpired records (for one application, or for every one), newest first.
     pub async fn accepted_consents(
         &self,
         env: EnvironmentId,
         user: UserId,
-        application: ApplicationId,
+        application: Option<ApplicationId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Consent>, StoreError> {
-        let rows = scoped(env)
-            .filter(consent::Column::UserId.eq(user.as_uuid()))
-            .filter(consent::Column::ApplicationId.eq(application.as_uuid()))
+        let mut query = scoped(env).filter(consent::Column::UserId.eq(user.as_uuid()));
+        if let Some(application) = application {
+            query = query.filter(consent::Column::ApplicationId.eq(application.as_uuid()));
+        }
+        let rows = query
             .filter(consent::Column::Status.eq("ACCEPTED"))
             .filter(
                 sea_orm::Condition::any()

@@ -43,6 +43,7 @@ impl Store {
             name: env.name.clone(),
             login_url: env.login_url.clone(),
             consent_url: env.consent_url.clone(),
+            cors_origins: super::applications::strings_to_json(&env.cors_origins),
             created_at: env.created_at,
             updated_at: env.updated_at,
         }
@@ -88,6 +89,7 @@ impl Store {
             name: row.name.clone(),
             login_url: row.login_url.clone(),
             consent_url: row.consent_url.clone(),
+            cors_origins: super::applications::strings_from_json(&row.cors_origins)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -98,6 +100,10 @@ impl Store {
         let result = environment::Entity::update_many()
             .col_expr(environment::Column::LoginUrl, sea_orm::sea_query::Expr::value(env.login_url.clone()))
             .col_expr(environment::Column::ConsentUrl, sea_orm::sea_query::Expr::value(env.consent_url.clone()))
+            .col_expr(
+                environment::Column::CorsOrigins,
+                sea_orm::sea_query::Expr::value(super::applications::strings_to_json(&env.cors_origins)),
+            )
             .col_expr(environment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(env.updated_at))
             .filter(environment::Column::Id.eq(env.id.as_uuid()))
             .exec(&self.db)

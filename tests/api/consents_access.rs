@@ -143,3 +143,67 @@ async fn self_service_scopes_are_required() {
     .await;
     assert_error(&body, "ACCESS_FAILED");
 }
+
+/// The link names of `record`, sorted.
+fn link_names(record: &Value) -> Vec<String> {
+    let mut names: Vec<String> = record["_links"].as_object().unwrap().keys().cloned().collect();
+    names.sort();
+    names
+}
+
+/// Follows every link of `record` with `token` (GET, and the revoke link with its PATCH): none may be refused.
+async fn follow_every_link(app: &TestApp, token: &str, record: &Value) {
+    for (name, link) in record["_links"].as_object().unwrap() {
+        let href = link["href"].as_str().unwrap();
+        if name == "consent.revoke" {
+            continue; // followed by the callers that may revoke, below
+        }
+        call_with(&app.client, token, Method::GET, href, None, 200).await;
+    }
+}
+
+#[tokio::test]
+async fn every_link_in_an_answer_is_one_its_caller_may_follow() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice").await["id"].as_str().unwrap().to_owned();
+    let first = record(&app, &alice, seed_body()).await;
+    let second = record(&app, &alice, seed_body()).await;
+    let self_path = |r: &Value| r["_links"]["self"]["href"].as_str().unwrap().to_owned();
+    let list = app.env_url(&format!("/users/{alice}/oauthConsents"));
+
+    // The administrator who recorded them may follow everything.
+    assert_eq!(link_names(&first), ["consent.revoke", "environment", "self", "user"]);
+    follow_every_link(&app, &app.token, &first).await;
+
+    // Alice reading with a read-only token: her record, nothing she would be refused.
+    let reader = user_token(&app, &alice, &[READ_CONSENTS_SCOPE]).await;
+    let read = call_with(&app.client, &reader, Method::GET, &self_path(&first), None, 200).await;
+    assert_eq!(link_names(&read), ["self"], "{read}");
+    follow_every_link(&app, &reader, &read).await;
+    let page = call_with(&app.client, &reader, Method::GET, &list, None, 200).await;
+    for item in page["_embedded"]["oauthConsents"].as_array().unwrap() {
+        assert_eq!(link_names(item), ["self"], "{item}");
+    }
+
+    // With the revoke scope too, the link to revoke appears, and it works.
+    let revoker = user_token(&app, &alice, &[READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE]).await;
+    let read = call_with(&app.client, &revoker, Method::GET, &self_path(&first), None, 200).await;
+    assert_eq!(link_names(&read), ["consent.revoke", "self"], "{read}");
+    let revoke = read["_links"]["consent.revoke"]["href"].as_str().unwrap();
+    let revoked = call_with(&app.client, &revoker, Method::PATCH, revoke, Some(json!({"status":"REVOKED"})), 200).await;
+    assert_eq!(link_names(&revoked), ["self"], "nothing left to revoke: {revoked}");
+
+    // An auditor worker reads every record but manages and revokes nothing: only `self`.
+    let auditor = crate::worker_roles::worker(&app, "Auditor", &[READ_CONSENTS_SCOPE]).await;
+    let read = call_with(&app.client, &auditor.token, Method::GET, &self_path(&second), None, 200).await;
+    assert_eq!(link_names(&read), ["self"], "{read}");
+    let audit = call_with(&app.client, &auditor.token, Method::GET, &app.env_url("/oauthConsents"), None, 200).await;
+    for item in audit["_embedded"]["oauthConsents"].as_array().unwrap() {
+        assert_eq!(link_names(item), ["self"], "{item}");
+        follow_every_link(&app, &auditor.token, item).await;
+    }
+    // A worker that may revoke (but not manage) is shown the revoke link.
+    let revoking = crate::worker_roles::worker(&app, "Revoker", &[READ_CONSENTS_SCOPE, UPDATE_CONSENTS_SCOPE]).await;
+    let read = call_with(&app.client, &revoking.token, Method::GET, &self_path(&second), None, 200).await;
+    assert_eq!(link_names(&read), ["consent.revoke", "self"], "{read}");
+}

@@ -121,7 +121,11 @@ async fn a_revocation_is_written_once() {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     // The user revoking it again changes nothing: neither who nor when.
     let token = user_token(&app, &dora, &[UPDATE_CONSENTS_SCOPE]).await;
-    let again = revoke_with(&app, &token, &given).await;
+    let mut again = revoke_with(&app, &token, &given).await;
+    // Links are the caller's own (the user is not shown the administrator's); the record is the same.
+    let mut first = first;
+    first.as_object_mut().unwrap().remove("_links");
+    again.as_object_mut().unwrap().remove("_links");
     assert_eq!(again, first);
 }
 

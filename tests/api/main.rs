@@ -3,6 +3,8 @@
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_page;
+mod account_page_example;
 mod applications;
 mod applications_consent;
 mod bootstrap;
@@ -10,6 +12,7 @@ mod browser;
 mod consent_migration;
 mod consents_access;
 mod consents_deletions;
+mod consents_effective;
 mod consents_export;
 mod consents_list;
 mod consents_record;
@@ -17,6 +20,7 @@ mod consents_revoke;
 mod consents_revoked_by;
 mod consents_sdk;
 mod consents_totals;
+mod cors;
 mod enrichment;
 mod errors;
 mod flow;

@@ -13,7 +13,7 @@ use crate::browser::{PASSWORD, Pkce, USERNAME, param};
 use crate::helpers::{TestApp, skip};
 
 /// Where chromedriver is: `CHROMEDRIVER`, else Debian's package location.
-fn chromedriver() -> Option<String> {
+pub(crate) fn chromedriver() -> Option<String> {
     let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     std::path::Path::new(&path).exists().then_some(path)
 }
@@ -40,7 +40,7 @@ async fn callback_server() -> String {
 }
 
 /// A running chromedriver, stopped when dropped.
-struct Driver(std::process::Child);
+pub(crate) struct Driver(std::process::Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -50,7 +50,7 @@ impl Drop for Driver {
 }
 
 /// Starts chromedriver on a free port.
-async fn start_chromedriver(path: &str) -> (Driver, String) {
+pub(crate) async fn start_chromedriver(path: &str) -> (Driver, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = std::process::Command::new(path)
         .arg(format!("--port={port}"))

@@ -16,7 +16,7 @@ use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef};
 use poem_openapi::types::Type;
 
-use super::{ConsentEmbedded, ConsentOut, ConsentsPage, ListParams, embedded, wants_applications};
+use super::{ConsentEmbedded, ConsentOut, ConsentsPage, LinkRights, ListParams, embedded, wants_applications};
 use crate::api::json::JsonOut;
 use crate::domain::consents::{self, Consent, ConsentExport};
 use crate::domain::ids::EnvironmentId;
@@ -150,6 +150,7 @@ fn refuse_paging(name: &str, given: bool) -> Result<(), ApiError> {
 /// before answering, so those errors are ordinary error responses.
 pub(super) async fn export(
     state: &AppState,
+    rights: LinkRights,
     env: EnvironmentId,
     format: ExportFormat,
     params: ListParams,
@@ -169,6 +170,7 @@ pub(super) async fn export(
         state: state.clone(),
         env,
         env_url: state.url(&format!("/v1/environments/{env}")),
+        rights,
         format,
         expand,
         at: export.at(),
@@ -189,6 +191,8 @@ struct Encoder {
     state: AppState,
     env: EnvironmentId,
     env_url: String,
+    /// The links the exporting caller may follow (the same for every record: it is a worker).
+    rights: LinkRights,
     format: ExportFormat,
     expand: bool,
     /// The instant the export reads statuses at.
@@ -206,7 +210,7 @@ impl Encoder {
         };
         let rows = records.into_iter().map(|record| {
             let embed = self.expand.then(|| ConsentEmbedded { application: embedded(&self.state, &record, &apps) });
-            ConsentOut { embedded: embed, ..ConsentOut::from_parts(&self.env_url, record, self.at) }
+            ConsentOut { embedded: embed, ..ConsentOut::from_parts(&self.env_url, self.rights, record, self.at) }
         });
         match self.format {
             ExportFormat::Ndjson => {

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use super::{
-    ApplicationType, ConsentEmbedded, ConsentOut, ConsentsPage, EmbeddedApplication, EmbeddedConsents, SelfLink,
+    ApplicationType, ConsentEmbedded, ConsentOut, ConsentsPage, EffectiveConsentsOut, EmbeddedApplication,
+    EmbeddedConsents, EmbeddedGrants, GrantedApplicationOut, SelfLink,
 };
 use crate::api::json::JsonOut;
+use crate::api::types::IdRef;
 use crate::api::types::{Link, collection_links};
+use crate::auth::principal::Principal;
 use crate::domain::applications::Application;
 use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, EnvironmentId, UserId};
@@ -59,6 +62,7 @@ pub(super) fn embedded(
 /// Shapes records for the wire, embedding applications when asked.
 pub(super) async fn render(
     state: &AppState,
+    caller: &Principal,
     env: EnvironmentId,
     records: Vec<Consent>,
     expand: bool,
@@ -69,7 +73,7 @@ pub(super) async fn render(
         .into_iter()
         .map(|record| {
             let embed = expand.then(|| ConsentEmbedded { application: embedded(state, &record, &apps) });
-            ConsentOut { embedded: embed, ..ConsentOut::new(state, record, now) }
+            ConsentOut { embedded: embed, ..ConsentOut::new(state, caller, record, now) }
         })
         .collect())
 }
@@ -85,6 +89,7 @@ pub(super) struct ListParams {
 /// Lists one user's records (`user`) or the environment's, answering in PingOne's collection shape.
 pub(super) async fn list(
     state: &AppState,
+    caller: &Principal,
     env: EnvironmentId,
     user: Option<UserId>,
     params: ListParams,
@@ -103,7 +108,47 @@ pub(super) async fn list(
         .collect();
     let links = collection_links(&base, page_request.limit, params.cursor.as_deref(), &page, &extra);
     let count = page.total;
-    let items = render(state, env, page.items, expand).await?;
+    let items = render(state, caller, env, page.items, expand).await?;
     let size = items.len();
     Ok(JsonOut(ConsentsPage { links, embedded: EmbeddedConsents { oauth_consents: items }, count, size }))
+}
+
+/// Every application `user` has granted something to, with the records behind each grant.
+pub(super) async fn granted_applications(
+    state: &AppState,
+    caller: &Principal,
+    env: EnvironmentId,
+    user: UserId,
+) -> Result<EffectiveConsentsOut, ApiError> {
+    let grants = consents::effective_consents(&state.store, env, user).await?;
+    let newest: Vec<Consent> = grants.iter().filter_map(|(_, records)| records.first().cloned()).collect();
+    let apps = consents::consent_applications(&state.store, env, &newest).await?;
+    let now = Utc::now();
+    let mut items = Vec::with_capacity(grants.len());
+    for (grant, records) in grants {
+        let Some(newest) = records.first() else { continue };
+        let application_name = match (newest.application_kind, apps.get(&grant.application_id)) {
+            (ApplicationKind::PingOne, Some(app)) => app.name.clone(),
+            _ => newest.application_name.clone(),
+        };
+        let application_type = newest.application_kind.into();
+        let records = records.into_iter().map(|record| ConsentOut::new(state, caller, record, now)).collect();
+        items.push(GrantedApplicationOut {
+            application: IdRef::to(grant.application_id),
+            application_name,
+            application_type,
+            user: IdRef::to(grant.user_id),
+            scope: grant.scopes,
+            consent_ids: grant.consent_ids.iter().map(ToString::to_string).collect(),
+            expires_at: grant.expires_at.map(Into::into),
+            embedded: EmbeddedConsents { oauth_consents: records },
+        });
+    }
+    let self_url = state.url(&format!("/v1/environments/{env}/users/{user}/oauthConsents/effective"));
+    Ok(EffectiveConsentsOut {
+        links: SelfLink { self_: Link::to(self_url) },
+        count: items.len(),
+        size: items.len(),
+        embedded: EmbeddedGrants { effective_consents: items },
+    })
 }

@@ -22,7 +22,7 @@ use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 
-use listing::{ListParams, embedded, list, render, wants_applications};
+use listing::{ListParams, embedded, granted_applications, list, render, wants_applications};
 
 use super::client::request_context;
 use super::etag::{TaggedJson, require_match};
@@ -94,7 +94,7 @@ impl ConsentsApi {
         };
         let context = request_context(request, &state.trusted_proxies);
         let consent = consents::record_consent(&state.store, &state.enricher, env, user, draft, context).await?;
-        let out = ConsentOut::new(&state, consent, Utc::now());
+        let out = ConsentOut::new(&state, &auth.0, consent, Utc::now());
         let location = out.links.self_.href.clone();
         let tagged = TaggedJson::new(&out)?;
         let etag = tagged.etag().to_owned();
@@ -131,7 +131,7 @@ impl ConsentsApi {
     ) -> Result<JsonOut<ConsentsPage>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
-        list(&state, env, Some(user), params).await
+        list(&state, &auth.0, env, Some(user), params).await
     }
 
     /// Audit consents of the environment
@@ -164,15 +164,20 @@ impl ConsentsApi {
         let env = permitted_env(&auth, &env_id, Permission::ReadConsents)?;
         let params = ListParams { filter: filter.0, expand: expand.0, limit: limit.0, cursor: cursor.0 };
         match export::representation(request)? {
-            export::Representation::Page => list(&state, env, None, params).await.map(AuditAnswer::Page),
-            export::Representation::Export(format) => export::export(&state, env, format, params).await,
+            export::Representation::Page => list(&state, &auth.0, env, None, params).await.map(AuditAnswer::Page),
+            export::Representation::Export(format) => {
+                export::export(&state, LinkRights::of_worker(&auth.0), env, format, params).await
+            }
         }
     }
 
-    /// Read a user's effective consent for an application
+    /// Read a user's effective consent
     ///
-    /// The scopes the user has granted the application now: the union of its `ACCEPTED`,
-    /// unexpired, unrevoked records (empty when there are none).
+    /// With `application.id`: the scopes the user has granted that application now, the union of
+    /// its `ACCEPTED`, unexpired, unrevoked records (empty when there are none). Without it: every
+    /// application the user has granted something to now, the most recently granted first, each
+    /// with its effective scopes and the records behind them (embedded, with their `consent.revoke`
+    /// links when the caller may revoke): what an account page's "apps with access" shows.
     /// **Permissions:** `p1:read:oauthConsents` (or `p1:admin`) on a worker
     /// token, or the user's own token with `p1:read:oauthConsents`.
     #[oai(
@@ -186,11 +191,14 @@ impl ConsentsApi {
         auth: BearerToken,
         #[oai(name = "envId")] env_id: Path<String>,
         #[oai(name = "userId")] user_id: Path<String>,
-        /// The application's id.
+        /// The application's id; without it, every application the user has granted something to.
         #[oai(name = "application.id")]
-        application_id: Query<String>,
-    ) -> Result<JsonOut<EffectiveConsentOut>, ApiError> {
+        application_id: Query<Option<String>>,
+    ) -> Result<JsonOut<EffectiveAnswer>, ApiError> {
         let (env, user) = admit(&auth, &env_id, &user_id, Permission::ReadConsents)?;
+        let Some(application_id) = application_id.0 else {
+            return Ok(JsonOut(EffectiveAnswer::Every(granted_applications(&state, &auth.0, env, user).await?)));
+        };
         let application = ApplicationId::parse(&application_id).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidRequest).with_detail(
                 "INVALID_PARAMETER",
@@ -199,13 +207,13 @@ impl ConsentsApi {
             )
         })?;
         let effective = consents::effective_consent(&state.store, env, user, application).await?;
-        Ok(JsonOut(EffectiveConsentOut {
+        Ok(JsonOut(EffectiveAnswer::Application(EffectiveConsentOut {
             application: IdRef::to(effective.application_id),
             user: IdRef::to(effective.user_id),
             scope: effective.scopes,
             consent_ids: effective.consent_ids.iter().map(ToString::to_string).collect(),
             expires_at: effective.expires_at.map(Into::into),
-        }))
+        })))
     }
 
     /// Read one consent
@@ -238,7 +246,7 @@ impl ConsentsApi {
         let expand = wants_applications(expand.0.as_deref())?;
         let id = resource_id(&consent_id, ConsentId::parse)?;
         let record = consents::get_consent(&state.store, env, user, id).await?;
-        let mut rendered = render(&state, env, vec![record], expand).await?;
+        let mut rendered = render(&state, &auth.0, env, vec![record], expand).await?;
         let out = rendered.pop().ok_or_else(|| ApiError::unexpected("rendering lost the record"))?;
         let tagged = TaggedJson::new(&out)?;
         let etag = tagged.etag().to_owned();
@@ -291,7 +299,7 @@ impl ConsentsApi {
         }
         if let Some(if_match) = if_match.0.as_deref() {
             let current = consents::get_consent(&state.store, env, user, id).await?;
-            let current = TaggedJson::new(&ConsentOut::new(&state, current, Utc::now()))?;
+            let current = TaggedJson::new(&ConsentOut::new(&state, &auth.0, current, Utc::now()))?;
             require_match(Some(if_match), current.etag())?;
         }
         // A worker (a client's own token) revokes as an administrator; anyone else got here with
@@ -304,7 +312,7 @@ impl ConsentsApi {
             RevokedBy::User(user)
         };
         let record = consents::revoke_consent(&state.store, env, user, id, by).await?;
-        let tagged = TaggedJson::new(&ConsentOut::new(&state, record, Utc::now()))?;
+        let tagged = TaggedJson::new(&ConsentOut::new(&state, &auth.0, record, Utc::now()))?;
         let etag = tagged.etag().to_owned();
         Ok(Revoked::Ok(tagged, etag))
     }

@@ -42,7 +42,7 @@ fn record(full: bool) -> Consent {
 fn render(consent: Consent, embed: bool) -> ConsentOut {
     let env_url = format!("http://x/v1/environments/{}", consent.environment_id);
     let self_url = format!("{env_url}/users/{}/oauthConsents/{}", consent.user_id, consent.id);
-    let mut out = ConsentOut::from_parts(&env_url, consent, Utc::now());
+    let mut out = ConsentOut::from_parts(&env_url, LinkRights::ALL, consent, Utc::now());
     assert!(out.links.self_.href == self_url);
     if embed {
         out.embedded = Some(ConsentEmbedded {

@@ -6,7 +6,10 @@ mod record;
 mod totals;
 
 pub use export::{ConsentExport, EXPORT_CHUNK};
-pub use read::{ConsentListQuery, consent_applications, effective_consent, get_consent, list_consents, revoke_consent};
+pub use read::{
+    ConsentListQuery, consent_applications, effective_consent, effective_consents, get_consent, list_consents,
+    revoke_consent,
+};
 pub(crate) use record::MAX_SCOPES;
 pub use record::{
     ConsentDraft, FlowDecision, RequestContext, SoftwareDraft, check_draft, record_consent, record_flow_decision,

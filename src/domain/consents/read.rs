@@ -99,9 +99,39 @@ pub async fn effective_consent(
 ) -> Result<EffectiveConsent, DomainError> {
     store.get_user(env, user).await?;
     let now = crate::domain::now();
-    let records = store.accepted_consents(env, user, application, now).await?;
+    let records = store.accepted_consents(env, user, Some(application), now).await?;
     debug_assert!(records.iter().all(|r| r.status_at(now) == EffectiveStatus::Accepted));
     Ok(EffectiveConsent::from_records(application, user, &records))
+}
+
+/// Every application `user` has granted something to now, the most recently granted first, each
+/// with its effective grant and the records behind it (newest first). What account pages show.
+pub async fn effective_consents(
+    store: &Store,
+    env: EnvironmentId,
+    user: UserId,
+) -> Result<Vec<(EffectiveConsent, Vec<Consent>)>, DomainError> {
+    store.get_user(env, user).await?;
+    let now = crate::domain::now();
+    let records = store.accepted_consents(env, user, None, now).await?;
+    Ok(group_by_application(records)
+        .into_iter()
+        .map(|(application, records)| (EffectiveConsent::from_records(application, user, &records), records))
+        .collect())
+}
+
+/// Groups records (newest first) by application, in the order each application first appears.
+fn group_by_application(records: Vec<Consent>) -> Vec<(ApplicationId, Vec<Consent>)> {
+    let mut groups: Vec<(ApplicationId, Vec<Consent>)> = Vec::new();
+    let mut index: HashMap<ApplicationId, usize> = HashMap::new();
+    for record in records {
+        let slot = *index.entry(record.application_id).or_insert_with(|| {
+            groups.push((record.application_id, Vec::new()));
+            groups.len() - 1
+        });
+        groups[slot].1.push(record);
+    }
+    groups
 }
 
 /// The registered applications the records name, for `expand=applications`.

@@ -204,7 +204,7 @@ async fn backing_records(
 ) -> Result<Option<Vec<ConsentId>>, StoreError> {
     let records = match known {
         Some(records) => records,
-        None => cx.store.accepted_consents(cx.env, user, app.id, now).await?,
+        None => cx.store.accepted_consents(cx.env, user, Some(app.id), now).await?,
     };
     let mut ids: Vec<ConsentId> = Vec::new();
     for scope in scopes {

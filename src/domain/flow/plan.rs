@@ -55,7 +55,7 @@ pub(super) async fn plan(
 ) -> Result<ConsentPlan, DomainError> {
     let now = crate::domain::now();
     let definitions = store.all_scopes(env).await?;
-    let accepted = store.accepted_consents(env, user, app.id, now).await?;
+    let accepted = store.accepted_consents(env, user, Some(app.id), now).await?;
     let remembered: Vec<Consent> = accepted.iter().filter(|r| r.remembered).cloned().collect();
     let on_record = EffectiveConsent::from_records(app.id, user, &remembered).scopes;
     let mut plan = ConsentPlan { accepted, ..ConsentPlan::default() };

@@ -177,7 +177,7 @@ mod tests {
             remembered: true,
             revocation: None,
         };
-        ConsentOut::from_parts("http://x/v1/environments/e", consent, now)
+        ConsentOut::from_parts("http://x/v1/environments/e", super::super::LinkRights::ALL, consent, now)
     }
 
     #[test]
