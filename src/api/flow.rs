@@ -31,11 +31,12 @@ pub(crate) fn context(state: &AppState, env: EnvironmentId) -> FlowContext<'_> {
 }
 
 /// Form fields with repeats kept in order (`scope=a&scope=b`), as HTML forms send them.
-fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes).into_owned().collect()
 }
 
-fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
+/// The first value of the field `name`.
+pub(crate) fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
     pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
 }
 

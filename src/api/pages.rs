@@ -47,6 +47,11 @@ struct ErrorPage<'a> {
 
 /// The session token the browser sent, if any.
 pub fn session_cookie(request: &Request) -> Option<String> {
+    cookie(request, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name` the browser sent, if any.
+pub fn cookie(request: &Request, name: &str) -> Option<String> {
     request
         .headers()
         .get_all("Cookie")
@@ -54,7 +59,7 @@ pub fn session_cookie(request: &Request) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
 }
 

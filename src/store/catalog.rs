@@ -1,5 +1,6 @@
 //! Rows that change rarely and are read on every flow (environments, applications, an
-//! environment's scopes), kept on this node for a short while.
+//! environment's scopes) or every filtered list (what an `application.name` stands for), kept on
+//! this node for a short while.
 //!
 //! Invalidation: every write this store makes to an environment, its applications or its scopes
 //! forgets that environment's entries before the write returns, so this node never serves a row it
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use entities::{application, environment, scope};
 use uuid::Uuid;
+
+use super::consent_filter::NameMatch;
 
 /// Most entries kept per kind; past that, the kind starts afresh (entries are cheap to reload).
 const CAPACITY: usize = 10_000;
@@ -62,6 +65,8 @@ pub(crate) struct Catalog {
     environments: Shelf<Uuid, environment::Model>,
     applications: Shelf<(Uuid, Uuid), application::Model>,
     scopes: Shelf<Uuid, Vec<scope::Model>>,
+    /// What an `application.name` filter value stands for, by environment and name.
+    names: Shelf<(Uuid, String), NameMatch>,
     /// Moved on by every `forget`.
     generation: AtomicU64,
 }
@@ -133,12 +138,26 @@ impl Catalog {
         rows
     }
 
-    /// Forgets everything kept of `env`: call after any write to it, its applications or scopes.
+    pub(super) fn name_match(&self, env: Uuid, name: &str) -> Option<Arc<NameMatch>> {
+        self.names.get(&(env, name.to_owned()), self.ttl)
+    }
+
+    pub(super) fn keep_name_match(&self, start: ReadStart, env: Uuid, name: &str, found: NameMatch) -> Arc<NameMatch> {
+        let found = Arc::new(found);
+        if self.keeps(start) {
+            self.names.put((env, name.to_owned()), found.clone(), start.at);
+        }
+        found
+    }
+
+    /// Forgets everything kept of `env`: call after any write to it, its applications (registered
+    /// or external) or scopes.
     pub(crate) fn forget(&self, env: Uuid) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.environments.forget(|id| *id != env);
         self.applications.forget(|(owner, _)| *owner != env);
         self.scopes.forget(|id| *id != env);
+        self.names.forget(|(owner, _)| *owner != env);
     }
 }
 

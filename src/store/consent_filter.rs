@@ -30,7 +30,37 @@ pub(super) enum NameMatch {
 /// The [`NameMatch`] of every `application.name` value of a filter.
 pub(super) type NameMatches = HashMap<String, NameMatch>;
 
+/// A consent filter with its `application.name` values resolved ([`Store::resolve_filter`]).
+#[derive(Clone, Debug, Default)]
+pub struct ResolvedFilter {
+    pub(super) filter: Option<Filter>,
+    pub(super) names: NameMatches,
+}
+
 impl Store {
+    /// Resolves what the `application.name` values of `filter` stand for (one read per distinct
+    /// name), once for a page, its count, or every chunk of an export.
+    pub async fn resolve_filter(
+        &self,
+        env: EnvironmentId,
+        filter: Option<Filter>,
+    ) -> Result<ResolvedFilter, StoreError> {
+        let names = self.filter_names(env, filter.as_ref()).await?;
+        Ok(ResolvedFilter { filter, names })
+    }
+
+    /// The applications an `application.name` in `filter` may mean (none without a filter).
+    pub(super) async fn filter_names(
+        &self,
+        env: EnvironmentId,
+        filter: Option<&Filter>,
+    ) -> Result<NameMatches, StoreError> {
+        match filter {
+            Some(filter) => self.name_matches(env, filter).await,
+            None => Ok(NameMatches::new()),
+        }
+    }
+
     /// Decides how each `application.name` value of `filter` is matched (one read per distinct name).
     pub(super) async fn name_matches(&self, env: EnvironmentId, filter: &Filter) -> Result<NameMatches, StoreError> {
         let mut names = Vec::new();
@@ -38,11 +68,21 @@ impl Store {
         let mut matches = NameMatches::new();
         for name in names {
             if !matches.contains_key(name) {
-                let found = self.name_match(env, name).await?;
+                let found = self.kept_name_match(env, name).await?;
                 matches.insert(name.to_owned(), found);
             }
         }
         Ok(matches)
+    }
+
+    /// [`Self::name_match`], kept in the catalog (renames and new applications forget it).
+    async fn kept_name_match(&self, env: EnvironmentId, name: &str) -> Result<NameMatch, StoreError> {
+        if let Some(found) = self.catalog.name_match(env.as_uuid(), name) {
+            return Ok(NameMatch::clone(&found));
+        }
+        let start = self.catalog.start();
+        let found = self.name_match(env, name).await?;
+        Ok(NameMatch::clone(&self.catalog.keep_name_match(start, env.as_uuid(), name, found)))
     }
 
     async fn name_match(&self, env: EnvironmentId, name: &str) -> Result<NameMatch, StoreError> {

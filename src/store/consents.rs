@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::consent_filter::{NameMatches, condition};
+use super::consent_filter::{NameMatches, ResolvedFilter, condition};
 use super::consent_revocations::{revoked_by_columns, revoked_by_from, user_exists};
 use super::{Store, StoreError};
 use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
@@ -145,13 +145,6 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
     consent::Entity::find().filter(consent::Column::EnvironmentId.eq(env.as_uuid()))
 }
 
-/// A consent filter with its `application.name` values resolved ([`Store::resolve_filter`]).
-#[derive(Clone, Debug, Default)]
-pub struct ResolvedFilter {
-    filter: Option<Filter>,
-    names: NameMatches,
-}
-
 impl Store {
     /// Appends a record and its scope index rows through the group-commit writer.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
@@ -207,19 +200,10 @@ impl Store {
             ])
             .exec(&self.db)
             .await?;
+        // A new external name can change what an `application.name` filter value stands for.
+        self.changed(env);
         let row = find().read_one(&self.reads).await?.ok_or(StoreError::NotFound)?;
         Ok(ApplicationId::from_uuid(row.id))
-    }
-
-    /// Resolves what the `application.name` values of `filter` stand for (one read per distinct
-    /// name), once for a page, its count, or every chunk of an export.
-    pub async fn resolve_filter(
-        &self,
-        env: EnvironmentId,
-        filter: Option<Filter>,
-    ) -> Result<ResolvedFilter, StoreError> {
-        let names = self.filter_names(env, filter.as_ref()).await?;
-        Ok(ResolvedFilter { filter, names })
     }
 
     /// One page of the records (newest first) of a user or of the environment, as `filter` keeps them.
@@ -234,18 +218,6 @@ impl Store {
         let matching = matching(env, user, filter.filter.as_ref(), now, &filter.names);
         let query = super::paging::keyset(matching, consent::Column::Id, true, page);
         query.read_all(&self.reads).await?.into_iter().map(to_domain).collect()
-    }
-
-    /// The applications an `application.name` in `filter` may mean (none without a filter).
-    pub(super) async fn filter_names(
-        &self,
-        env: EnvironmentId,
-        filter: Option<&Filter>,
-    ) -> Result<NameMatches, StoreError> {
-        match filter {
-            Some(filter) => self.name_matches(env, filter).await,
-            None => Ok(NameMatches::new()),
-        }
     }
 
     /// How many records [`Self::list_consents`] pages through, counting no further than `bound + 1`.

@@ -25,7 +25,7 @@ mod writer;
 mod writes;
 
 pub use applications::ClientCredentials;
-pub use consents::ResolvedFilter;
+pub use consent_filter::ResolvedFilter;
 pub use error::StoreError;
 pub use flow::{LoginAccount, StoredChallenge};
 pub use idempotency::{KEY_LIFETIME, KeptAnswer, KeyClaim, KeyTimes};

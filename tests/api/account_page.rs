@@ -3,13 +3,13 @@
 //! In headless Chromium (screenshots `target/account-page.png`, at a phone's width, and
 //! `target/account-page-removed.png`), and over plain HTTP for its protections.
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Fixture, PASSWORD, USERNAME, hidden};
 use crate::flow::tokens;
-use crate::helpers::{Answer, TestApp, assert_oauth_error, skip};
-use crate::real_browser::{chromedriver, start_chromedriver};
+use crate::helpers::{Answer, TestApp, assert_oauth_error};
+use crate::real_browser::{headless_chromium, save_screenshot};
 
 /// A second application the fixture's user grants access to.
 async fn calendar(app: &TestApp, fixture: &Fixture) -> Fixture {
@@ -24,43 +24,19 @@ async fn calendar(app: &TestApp, fixture: &Fixture) -> Fixture {
     Fixture { client_id, client_secret, user_id: fixture.user_id.clone() }
 }
 
-fn screenshot(name: &str, png: &[u8]) {
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    std::fs::create_dir_all(&target).ok();
-    std::fs::write(target.join(name), png).expect("screenshot saved");
-}
-
 async fn text_of(browser: &Client, css: &str) -> Result<String, fantoccini::error::CmdError> {
     browser.wait().for_element(Locator::Css(css)).await?.text().await
 }
 
 #[tokio::test]
 async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_end() {
-    let Some(driver_path) = chromedriver() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: install chromium-driver");
-        skip("no chromedriver (apt-get install chromium chromium-driver)");
-        return;
-    };
+    let Some((_driver, browser)) = headless_chromium(412, 1000).await else { return };
     let app = TestApp::spawn().await;
     let printer = app.flow_fixture("REQUIRED").await;
     let calendar = calendar(&app, &printer).await;
     let printer_tokens = tokens(&app, &printer, &app.browser(), "openid invoices:read invoices:write", None).await;
     let calendar_tokens = tokens(&app, &calendar, &app.browser(), "openid email", None).await;
 
-    let (_driver, driver_url) = start_chromedriver(&driver_path).await;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        // A phone's width: the page must read there.
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=412,1000"]}),
-    );
-    let browser = ClientBuilder::rustls()
-        .expect("TLS roots")
-        .capabilities(capabilities)
-        .connect(&driver_url)
-        .await
-        .expect("a WebDriver session");
     let account = format!("{}/{}/myaccount", app.base, app.env_id);
     let outcome = async {
         browser.goto(&account).await?;
@@ -82,11 +58,11 @@ async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_e
         assert!(page.contains("Use your invoices (invoices:write)"), "scopes by their consent-page descriptions");
         assert!(page.contains("Chrome on"), "where it was granted: {page}");
         assert!(!page.contains("<script"), "no JavaScript");
-        screenshot("account-page.png", &browser.screenshot().await?);
+        save_screenshot("account-page.png", &browser.screenshot().await?);
 
         browser.find(Locator::Css("button[aria-label='Remove access for Invoice Printer']")).await?.click().await?;
         let confirmed = text_of(&browser, "p.ok").await?;
-        screenshot("account-page-removed.png", &browser.screenshot().await?);
+        save_screenshot("account-page-removed.png", &browser.screenshot().await?);
 
         // History: every decision, the printer's now REVOKED.
         browser.goto(&format!("{account}/history")).await?;

@@ -7,15 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{PASSWORD, USERNAME};
 use crate::consents_record::record;
-use crate::helpers::{TestApp, skip};
-use crate::real_browser::{chromedriver, start_chromedriver};
+use crate::helpers::TestApp;
+use crate::real_browser::{headless_chromium, save_screenshot};
 
 fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/account-page")
@@ -79,19 +79,9 @@ async fn status_of(browser: &Client, consent_id: &str) -> Result<String, fantocc
     browser.find(Locator::Css(&format!("tr[data-consent-id='{consent_id}'] td.status"))).await?.text().await
 }
 
-fn screenshot(name: &str, png: &[u8]) {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    std::fs::create_dir_all(&target).ok();
-    std::fs::write(target.join(name), png).expect("screenshot saved");
-}
-
 #[tokio::test]
 async fn the_example_account_page_on_another_origin_signs_in_lists_and_revokes_through_the_link() {
-    let Some(driver_path) = chromedriver() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: install chromium-driver");
-        skip("no chromedriver (apt-get install chromium chromium-driver)");
-        return;
-    };
+    let Some((_driver, browser)) = headless_chromium(1000, 800).await else { return };
     let app = TestApp::spawn().await;
     let fixture = app.flow_fixture("REQUIRED").await;
     let site = static_site().await;
@@ -115,19 +105,6 @@ async fn the_example_account_page_on_another_origin_signs_in_lists_and_revokes_t
     .await;
     let printer_id = printer["id"].as_str().unwrap().to_owned();
 
-    let (_driver, driver_url) = start_chromedriver(&driver_path).await;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,800"]}),
-    );
-    let browser = ClientBuilder::rustls()
-        .expect("TLS roots")
-        .capabilities(capabilities)
-        .connect(&driver_url)
-        .await
-        .expect("a WebDriver session");
     let configured = format!("{page}?assent={}&env={}&client_id={account_id}", app.base, app.env_id);
     let outcome = async {
         browser.goto(&configured).await?;
@@ -147,7 +124,7 @@ async fn the_example_account_page_on_another_origin_signs_in_lists_and_revokes_t
         assert_eq!(status_of(&browser, &printer_id).await?, "REVOKED");
         let withdrawn = browser.find_all(Locator::Css(&format!("tr[data-consent-id='{printer_id}'] button"))).await?;
         assert!(withdrawn.is_empty(), "a revoked record offers no revoke link");
-        screenshot("account-page-example.png", &browser.screenshot().await?);
+        save_screenshot("account-page-example.png", &browser.screenshot().await?);
 
         // Withdrawing the page's own access signs the user out, and the page says so.
         browser
@@ -156,7 +133,7 @@ async fn the_example_account_page_on_another_origin_signs_in_lists_and_revokes_t
             .click()
             .await?;
         let said = status_containing(&browser, "signed out").await?;
-        screenshot("account-page-example-signed-out.png", &browser.screenshot().await?);
+        save_screenshot("account-page-example-signed-out.png", &browser.screenshot().await?);
         Ok::<_, fantoccini::error::CmdError>(said)
     }
     .await;

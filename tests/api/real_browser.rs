@@ -69,13 +69,43 @@ pub(crate) async fn start_chromedriver(path: &str) -> (Driver, String) {
     panic!("chromedriver did not answer on {url}");
 }
 
+/// A headless Chromium session with a window of `width` × `height`, with the chromedriver behind it
+/// (keep both alive for the test); `None`, the test skipped with its reason, without chromedriver
+/// (never on CI, which installs it).
+pub(crate) async fn headless_chromium(width: u32, height: u32) -> Option<(Driver, fantoccini::Client)> {
+    let Some(driver_path) = chromedriver() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the browser tests: install chromium-driver");
+        skip("no chromedriver (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let (driver, driver_url) = start_chromedriver(&driver_path).await;
+    // reqwest and fantoccini bring both rustls back ends; the process picks one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut capabilities = serde_json::Map::new();
+    let window = format!("--window-size={width},{height}");
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", window]}),
+    );
+    let browser = ClientBuilder::rustls()
+        .expect("TLS roots")
+        .capabilities(capabilities)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session");
+    Some((driver, browser))
+}
+
+/// Saves a screenshot as `target/<name>`, to be looked at.
+pub(crate) fn save_screenshot(name: &str, png: &[u8]) {
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&target).ok();
+    std::fs::write(target.join(name), png).expect("screenshot saved");
+}
+
 #[tokio::test]
 async fn headless_chromium_signs_in_unticks_a_flexible_scope_and_gets_a_code() {
-    let Some(driver_path) = chromedriver() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: install chromium-driver");
-        skip("no chromedriver (apt-get install chromium chromium-driver)");
-        return;
-    };
+    let Some((_driver, browser)) = headless_chromium(900, 1000).await else { return };
     let app = TestApp::spawn().await;
     let fixture = app.flow_fixture("REQUIRED").await;
     let redirect_uri = callback_server().await;
@@ -101,20 +131,6 @@ async fn headless_chromium_signs_in_unticks_a_flexible_scope_and_gets_a_code() {
         .append_pair("code_challenge", &pkce.challenge)
         .append_pair("code_challenge_method", "S256");
 
-    let (_driver, driver_url) = start_chromedriver(&driver_path).await;
-    // reqwest and fantoccini bring both rustls back ends; the process picks one.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=900,1000"]}),
-    );
-    let browser = ClientBuilder::rustls()
-        .expect("TLS roots")
-        .capabilities(capabilities)
-        .connect(&driver_url)
-        .await
-        .expect("a WebDriver session");
     let outcome = async {
         browser.goto(authorize.as_str()).await?;
         browser.wait().for_element(Locator::Id("username")).await?.send_keys(USERNAME).await?;
@@ -122,10 +138,7 @@ async fn headless_chromium_signs_in_unticks_a_flexible_scope_and_gets_a_code() {
         browser.find(Locator::Css("button[type=submit]")).await?.click().await?;
 
         let flexible = browser.wait().for_element(Locator::Css("input[type=checkbox][value='invoices:read']")).await?;
-        let screenshot = browser.screenshot().await?;
-        let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-        std::fs::create_dir_all(&target).ok();
-        std::fs::write(target.join("consent-page.png"), &screenshot).expect("screenshot saved");
+        save_screenshot("consent-page.png", &browser.screenshot().await?);
         assert!(flexible.is_selected().await?, "flexible scopes start ticked");
         flexible.click().await?;
         assert!(!flexible.is_selected().await?);

@@ -16,7 +16,8 @@ use poem::{Request, Response, handler};
 use sha2::{Digest, Sha256};
 
 use self::views::AccountUrls;
-use super::pages::error_page;
+use super::flow::{first, form_pairs};
+use super::pages::{cookie, error_page};
 use super::resource_id;
 use crate::auth::principal::Principal;
 use crate::auth::secrets::random_token;
@@ -49,19 +50,6 @@ fn urls(state: &AppState, env: EnvironmentId) -> AccountUrls {
 
 fn callback_url(state: &AppState, env: EnvironmentId) -> String {
     state.url(&format!("{}/callback", base_path(env)))
-}
-
-/// The value of cookie `name`, if the browser sent it.
-fn cookie(request: &Request, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get_all("Cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// A `Set-Cookie` for the page's path: HttpOnly, SameSite=Lax, Secure behind HTTPS; `max_age` 0 deletes it.
@@ -251,14 +239,13 @@ pub async fn remove(
     let env = resource_id(&env_id, EnvironmentId::parse)?;
     let Some(session) = signed_in(&state, env, request).await else { return start_sign_in(&state, env).await };
     let Some(user) = session.principal.user_id else { return start_sign_in(&state, env).await };
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body.into_bytes().await?).into_owned().collect();
-    let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
-    if field("csrf_token") != Some(csrf_token(&session.token).as_str()) {
+    let form = form_pairs(&body.into_bytes().await?);
+    if first(&form, "csrf_token").as_deref() != Some(csrf_token(&session.token).as_str()) {
         let mut refused = error_page("This form has expired. Go back to your account page and try again.");
         refused.set_status(StatusCode::FORBIDDEN);
         return Ok(refused);
     }
-    let Some(application) = field("application").and_then(ApplicationId::parse) else {
+    let Some(application) = first(&form, "application").as_deref().and_then(ApplicationId::parse) else {
         return Ok(error_page("Choose an application whose access to remove."));
     };
     match account::remove_access(&state.store, env, user, application).await {

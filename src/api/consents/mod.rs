@@ -1,8 +1,10 @@
 //! `/v1/environments/{envId}/users/{userId}/oauthConsents` and the environment-wide audit list.
 
 mod answers;
+mod effective_wire;
 mod enums;
 mod export;
+mod links;
 mod listing;
 #[cfg(test)]
 mod tests;
@@ -14,6 +16,8 @@ pub use export::AuditAnswer;
 pub use totals::ConsentTotalsApi;
 pub use wire::ConsentAcceptIn;
 
+pub use effective_wire::*;
+pub use links::{ConsentLinks, LinkRights};
 pub use wire::*;
 
 use chrono::Utc;

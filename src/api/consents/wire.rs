@@ -3,10 +3,11 @@
 use poem_openapi::Object;
 
 pub use super::enums::*;
+use super::links::{ConsentLinks, LinkRights};
 
 use crate::api::json::MediaType;
 use crate::api::types::{CollectionLinks, IdRef, Link, Required, Timestamp};
-use crate::auth::principal::{Permission, Principal};
+use crate::auth::principal::Principal;
 use crate::domain::consents::{Consent, ConsentDraft, ConsentStatus, EffectiveStatus, SoftwareDraft};
 use crate::enrich::Software;
 use crate::state::AppState;
@@ -148,30 +149,6 @@ pub struct LocationOut {
     pub country: Option<String>,
 }
 
-/// Links of a record. Each is present only when the caller's token may follow it.
-#[derive(Clone, Debug, Object, serde::Serialize)]
-pub struct ConsentLinks {
-    /// This record.
-    #[oai(rename = "self")]
-    #[serde(rename = "self")]
-    pub self_: Link,
-    /// Its environment; for administrators (`p1:admin`).
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<Link>,
-    /// Its user; for administrators (`p1:admin`).
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<Link>,
-    /// PATCH here with `application/vnd.pingidentity.consent.revoke+json` to revoke; present while
-    /// `ACCEPTED` and the caller may revoke it (`p1:update:oauthConsents` or `p1:admin` on a worker,
-    /// the user's own token with `p1:update:oauthConsents`). Never on a deleted application's or
-    /// user's records: they are `REVOKED`.
-    #[oai(rename = "consent.revoke", skip_serializing_if_is_none)]
-    #[serde(rename = "consent.revoke", skip_serializing_if = "Option::is_none")]
-    pub revoke: Option<Link>,
-}
-
 /// The application, embedded with `expand=applications`.
 #[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
@@ -291,35 +268,6 @@ pub struct ConsentOut {
     pub embedded: Option<ConsentEmbedded>,
 }
 
-/// Which of a record's links a caller may follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LinkRights {
-    /// The environment and user resources (administrators only).
-    pub manage: bool,
-    /// Revoking the record.
-    pub revoke: bool,
-}
-
-impl LinkRights {
-    /// Every link: administrators, and exports (which only auditors and administrators read).
-    pub const ALL: LinkRights = LinkRights { manage: true, revoke: true };
-
-    /// What a worker (a client's own token) may follow on any record of its environment.
-    pub fn of_worker(caller: &Principal) -> Self {
-        LinkRights { manage: caller.holds(Permission::Admin), revoke: caller.holds(Permission::RevokeConsents) }
-    }
-
-    /// What `caller` may follow on `consent`.
-    pub fn of(caller: &Principal, consent: &Consent) -> Self {
-        LinkRights {
-            manage: caller.holds(Permission::Admin),
-            revoke: caller
-                .require_for_user(consent.environment_id, consent.user_id, Permission::RevokeConsents)
-                .is_ok(),
-        }
-    }
-}
-
 impl ConsentOut {
     /// The wire form of `consent` as read at `now`, with the links `caller` may follow.
     pub fn new(state: &AppState, caller: &Principal, consent: Consent, now: chrono::DateTime<chrono::Utc>) -> Self {
@@ -400,91 +348,6 @@ pub struct ConsentsPage {
     pub count: Option<u64>,
     /// Records in this page.
     pub size: usize,
-}
-
-/// What a user has granted an application now.
-#[derive(Clone, Debug, Object, serde::Serialize)]
-#[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-pub struct EffectiveConsentOut {
-    /// The application.
-    pub application: IdRef,
-    /// The user.
-    pub user: IdRef,
-    /// Union of the scopes of the accepted, unexpired, unrevoked records.
-    pub scope: Vec<String>,
-    /// Ids of the records that grant them, newest first.
-    pub consent_ids: Vec<String>,
-    /// When the first of those records expires.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-}
-
-/// An application a user has granted something to now, as account pages show it.
-#[derive(Clone, Debug, Object, serde::Serialize)]
-#[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-pub struct GrantedApplicationOut {
-    /// The application.
-    pub application: IdRef,
-    /// Its name: a registered application's current name, otherwise the name on its newest record.
-    pub application_name: String,
-    /// `PINGONE` (registered) or `EXTERNAL`.
-    pub application_type: ApplicationType,
-    /// The user.
-    pub user: IdRef,
-    /// Union of the scopes of the accepted, unexpired, unrevoked records.
-    pub scope: Vec<String>,
-    /// Ids of the records that grant them, newest first.
-    pub consent_ids: Vec<String>,
-    /// When the first of those records expires.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-    /// The records themselves, newest first, each with the links the caller may follow (its
-    /// `consent.revoke` among them).
-    #[oai(rename = "_embedded")]
-    #[serde(rename = "_embedded")]
-    pub embedded: EmbeddedConsents,
-}
-
-/// The applications of a grant list.
-#[derive(Clone, Debug, Object, serde::Serialize)]
-#[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-pub struct EmbeddedGrants {
-    /// The applications, the most recently granted first.
-    pub effective_consents: Vec<GrantedApplicationOut>,
-}
-
-/// Every application a user has granted something to now.
-#[derive(Clone, Debug, Object, serde::Serialize)]
-pub struct EffectiveConsentsOut {
-    /// `self`.
-    #[oai(rename = "_links")]
-    #[serde(rename = "_links")]
-    pub links: SelfLink,
-    /// The applications.
-    #[oai(rename = "_embedded")]
-    #[serde(rename = "_embedded")]
-    pub embedded: EmbeddedGrants,
-    /// Applications listed (all of them: this list has no pages).
-    pub count: usize,
-    /// The same as `count`.
-    pub size: usize,
-}
-
-/// The effective consent: of one application (with `application.id`), or of every application
-/// the user has granted something to (without it).
-#[derive(Clone, Debug, poem_openapi::Union, serde::Serialize)]
-#[oai(one_of)]
-#[serde(untagged)]
-pub enum EffectiveAnswer {
-    /// With `application.id`.
-    Application(EffectiveConsentOut),
-    /// Without `application.id`.
-    Every(EffectiveConsentsOut),
 }
 
 /// The decision of a new record.
