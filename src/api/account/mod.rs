@@ -19,12 +19,11 @@ use self::views::AccountUrls;
 use super::flow::{first, form_pairs};
 use super::pages::{cookie, error_page};
 use super::resource_id;
-use crate::auth::principal::Principal;
 use crate::auth::secrets::random_token;
 use crate::domain::account::{self, ACCOUNT_SCOPES};
 use crate::domain::consents::{self, ConsentListQuery};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ApplicationId, EnvironmentId};
+use crate::domain::ids::{ApplicationId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::domain::tokens::{ClientAuth, TokenRequest};
 use crate::error::ApiError;
@@ -79,17 +78,17 @@ fn csrf_token(access_token: &str) -> String {
 
 /// A signed-in user of the page: a live token of the page's own application, for a user of `env`.
 struct SignedIn {
-    principal: Principal,
+    user: UserId,
     token: String,
 }
 
 async fn signed_in(state: &AppState, env: EnvironmentId, request: &Request) -> Option<SignedIn> {
     let token = cookie(request, TOKEN_COOKIE)?;
     let principal = state.tokens.authenticate(&token).await.ok()?;
-    let own = principal.environment_id == env
-        && principal.client_id == account::account_application_id(env).to_string()
-        && principal.user_id.is_some();
-    own.then_some(SignedIn { principal, token })
+    let own =
+        principal.environment_id == env && principal.client_id == account::account_application_id(env).to_string();
+    let user = principal.user_id.filter(|_| own)?;
+    Some(SignedIn { user, token })
 }
 
 /// An error while showing a page: an HTML page a person can read, with the domain error's status.
@@ -144,7 +143,7 @@ async fn descriptions(state: &AppState, env: EnvironmentId) -> Result<HashMap<St
 pub async fn apps(state: Data<&AppState>, request: &Request, Path(env_id): Path<String>) -> poem::Result<Response> {
     let env = resource_id(&env_id, EnvironmentId::parse)?;
     let Some(session) = signed_in(&state, env, request).await else { return start_sign_in(&state, env).await };
-    let Some(user) = session.principal.user_id else { return start_sign_in(&state, env).await };
+    let user = session.user;
     let shown = async {
         let grants = account::access_grants(&state.store, env, user).await?;
         let descriptions = descriptions(&state, env).await?;
@@ -161,7 +160,7 @@ pub async fn apps(state: Data<&AppState>, request: &Request, Path(env_id): Path<
 pub async fn history(state: Data<&AppState>, request: &Request, Path(env_id): Path<String>) -> poem::Result<Response> {
     let env = resource_id(&env_id, EnvironmentId::parse)?;
     let Some(session) = signed_in(&state, env, request).await else { return start_sign_in(&state, env).await };
-    let Some(user) = session.principal.user_id else { return start_sign_in(&state, env).await };
+    let user = session.user;
     let cursor = query_value(request, "cursor");
     let page = match PageRequest::parse(Some(HISTORY_PAGE), cursor.as_deref()) {
         Ok(page) => page,
@@ -238,7 +237,7 @@ pub async fn remove(
 ) -> poem::Result<Response> {
     let env = resource_id(&env_id, EnvironmentId::parse)?;
     let Some(session) = signed_in(&state, env, request).await else { return start_sign_in(&state, env).await };
-    let Some(user) = session.principal.user_id else { return start_sign_in(&state, env).await };
+    let user = session.user;
     let form = form_pairs(&body.into_bytes().await?);
     if first(&form, "csrf_token").as_deref() != Some(csrf_token(&session.token).as_str()) {
         let mut refused = error_page("This form has expired. Go back to your account page and try again.");
