@@ -63,10 +63,15 @@ async fn static_site() -> String {
 /// Waits until the page's status line contains `text`; answers it.
 async fn status_containing(browser: &Client, text: &str) -> Result<String, fantoccini::error::CmdError> {
     let mut last = String::new();
-    for _ in 0..100 {
-        last = browser.find(Locator::Id("status")).await?.text().await?;
-        if last.contains(text) {
-            return Ok(last);
+    // The page may still be loading after a redirect: until then there is no element to read.
+    for _ in 0..300 {
+        if let Ok(status) = browser.find(Locator::Id("status")).await
+            && let Ok(said) = status.text().await
+        {
+            last = said;
+            if last.contains(text) {
+                return Ok(last);
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
