@@ -13,6 +13,7 @@ use crate::api::json::JsonOut;
 use crate::api::types::IdRef;
 use crate::api::types::{Link, collection_links};
 use crate::auth::principal::Principal;
+use crate::domain::account::AccessGrant;
 use crate::domain::applications::Application;
 use crate::domain::consents::{self, ApplicationKind, Consent, ConsentListQuery};
 use crate::domain::ids::{ApplicationId, EnvironmentId, UserId};
@@ -120,22 +121,17 @@ pub(super) async fn granted_applications(
     env: EnvironmentId,
     user: UserId,
 ) -> Result<EffectiveConsentsOut, ApiError> {
-    let grants = consents::effective_consents(&state.store, env, user).await?;
-    let newest: Vec<Consent> = grants.iter().filter_map(|(_, records)| records.first().cloned()).collect();
-    let apps = consents::consent_applications(&state.store, env, &newest).await?;
+    // The same folding the hosted account page shows (names: a registered application's current one).
+    let grants = crate::domain::account::access_grants(&state.store, env, user).await?;
     let now = Utc::now();
     let mut items = Vec::with_capacity(grants.len());
-    for (grant, records) in grants {
+    for AccessGrant { grant, records, name } in grants {
         let Some(newest) = records.first() else { continue };
-        let application_name = match (newest.application_kind, apps.get(&grant.application_id)) {
-            (ApplicationKind::PingOne, Some(app)) => app.name.clone(),
-            _ => newest.application_name.clone(),
-        };
         let application_type = newest.application_kind.into();
         let records = records.into_iter().map(|record| ConsentOut::new(state, caller, record, now)).collect();
         items.push(GrantedApplicationOut {
             application: IdRef::to(grant.application_id),
-            application_name,
+            application_name: name,
             application_type,
             user: IdRef::to(grant.user_id),
             scope: grant.scopes,
