@@ -55,7 +55,9 @@ PHASES = ("sqlite", "isolation", "flows", "postgres", "ab")  # in the order they
 # BENCH_AB_BEFORE=<dir holding another build's release `assent`>: the `ab` phase (only when named in
 # BENCH_ONLY) measures this build against that one over the same data, alternated in the same minutes.
 AB_BEFORE = os.environ.get("BENCH_AB_BEFORE", "")
-AB_SCENARIOS = ("list_user", "list_audit", "read")
+# BENCH_AB_SCENARIOS (comma-separated): what the `ab` phase measures; BENCH_AB_RECORDS: how many
+# records it seeds first (default: the run's size).
+AB_SCENARIOS = tuple(s.strip() for s in os.environ.get("BENCH_AB_SCENARIOS", "list_user,list_audit,read").split(",") if s.strip())
 # BENCH_ONLY=flows (comma-separated phases): run only those; `BENCH_ONLY=flows` takes about 2 minutes.
 ONLY = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
 
@@ -1253,7 +1255,7 @@ def ab_phase(procs: Processes, workdir: Path, results: dict) -> None:
         (workdir / f"ab-{side}").mkdir()
     before = Assent(procs, workdir / "ab-before", f"sqlite://{workdir / 'ab-before' / 'assent.db'}?mode=rwc", "ab-before", before_bin)
     before.bootstrap()
-    before.grow_to(RECORDS)
+    before.grow_to(int(os.environ.get("BENCH_AB_RECORDS", str(RECORDS))))
     for name in os.listdir(workdir / "ab-before"):
         if name.startswith(("assent.db", "assent.key")):
             shutil.copy2(workdir / "ab-before" / name, workdir / "ab-after" / name)

@@ -1,4 +1,4 @@
-//! Command line: `assent serve` (the default) and `assent bootstrap`.
+//! Command line: `assent serve` (the default), `assent bootstrap`, `assent seed` and `assent verify`.
 
 use std::path::PathBuf;
 
@@ -40,5 +40,16 @@ pub enum Command {
         /// Consent records to create.
         #[arg(long)]
         consents: usize,
+    },
+    /// Check an export of an environment's consent event log (`GET …/consentEvents/export`) offline:
+    /// every content against its digest, every hash link, every checkpoint's signature. Prints a
+    /// JSON report; exits 1 naming the first broken sequence number, 2 when the input is unusable.
+    Verify {
+        /// The NDJSON export file.
+        #[arg(long, value_name = "FILE")]
+        export: PathBuf,
+        /// The environment's JWKS (`/{envId}/as/jwks`) saved as a file.
+        #[arg(long, value_name = "FILE")]
+        jwks: PathBuf,
     },
 }

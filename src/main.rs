@@ -13,6 +13,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Verification is offline: no settings, no database, no key file.
+    if let Some(Command::Verify { export, jwks }) = &cli.command {
+        std::process::exit(assent::verify::run(export, jwks));
+    }
     let settings = Config::load(cli.config.as_deref())?.validate()?;
     let _telemetry = assent::telemetry::init(settings.log_format, &settings.log_level).map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Serve) {
@@ -35,5 +39,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&seeded).context("printing the result")?);
             Ok(())
         }
+        Command::Verify { .. } => Ok(()),
     }
 }

@@ -168,9 +168,15 @@ impl Application {
         let app = app(state.clone(), &settings);
         let purge = tokio::spawn(crate::store::purge_every_hour(state.store.clone()));
         let forget = tokio::spawn(crate::limits::forget_idle_every_minute(state.limiters.clone()));
+        let checkpoints = tokio::spawn(crate::domain::proof::checkpoints::sign_checkpoints(
+            state.store.clone(),
+            state.tokens.clone(),
+            settings.checkpoints,
+        ));
         let served = crate::server::serve(listener, app, settings.connections, settings.shutdown_grace, shutdown).await;
         purge.abort();
         forget.abort();
+        checkpoints.abort();
         let closed = state.store.close().await;
         served?;
         closed.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;

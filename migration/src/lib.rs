@@ -16,6 +16,7 @@ mod m20261201_000011_external_subjects;
 mod m20261201_000012_worker_permissions;
 mod m20261201_000013_totals_cover_expiry;
 mod m20261201_000014_environment_cors_origins;
+mod m20261207_000015_consent_event_log;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_worker_permissions::Migration),
             Box::new(m20261201_000013_totals_cover_expiry::Migration),
             Box::new(m20261201_000014_environment_cors_origins::Migration),
+            Box::new(m20261207_000015_consent_event_log::Migration),
         ]
     }
 }

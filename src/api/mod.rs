@@ -9,6 +9,7 @@ pub mod cors;
 pub mod discovery;
 pub mod environments;
 pub mod etag;
+pub mod events;
 pub mod flow;
 pub mod hydra;
 pub mod idempotency;
@@ -46,6 +47,8 @@ pub enum ApiTags {
     /// The OAuth 2.0 authorization server of an environment.
     #[oai(rename = "OAuth")]
     OAuth,
+    /// Proof of consent: the hash-chained event log, its signed checkpoints, and receipts.
+    Proof,
 }
 
 /// Every API of the service; the OpenAPI document is generated from this.
@@ -56,6 +59,7 @@ pub type Apis = (
     consents::ConsentsApi,
     consents::ConsentTotalsApi,
     scopes::ScopesApi,
+    events::ConsentEventsApi,
     oauth::OAuthApi,
     flow::ConsentDecisionApi,
     discovery::DiscoveryApi,
@@ -71,6 +75,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             consents::ConsentsApi,
             consents::ConsentTotalsApi,
             scopes::ScopesApi,
+            events::ConsentEventsApi,
             oauth::OAuthApi,
             flow::ConsentDecisionApi,
             discovery::DiscoveryApi,

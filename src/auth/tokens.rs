@@ -215,6 +215,23 @@ impl TokenService {
         self.sign(env, &claims).await
     }
 
+    /// Signs `claims` as a compact JWS (ES256) whose `typ` header is `typ`, with the environment's
+    /// current key; answers the JWS and the key's id (`kid`, published in the environment's JWKS).
+    pub async fn sign_typed<T: Serialize>(
+        &self,
+        env: EnvironmentId,
+        typ: &str,
+        claims: &T,
+    ) -> Result<(String, String), DomainError> {
+        let keys = self.keys(env).await?;
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(keys.kid.clone());
+        header.typ = Some(typ.to_owned());
+        let jws = jsonwebtoken::encode(&header, claims, &keys.encoding)
+            .map_err(|e| DomainError::Unexpected(format!("signing: {e}")))?;
+        Ok((jws, keys.kid.clone()))
+    }
+
     async fn sign<T: Serialize>(&self, env: EnvironmentId, claims: &T) -> Result<String, DomainError> {
         let keys = self.keys(env).await?;
         let mut header = Header::new(Algorithm::ES256);

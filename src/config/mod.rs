@@ -100,6 +100,12 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// `ASSENT_METRICS`: `false` turns request metrics and `/metrics` off (to measure what they cost).
     pub metrics: bool,
+    /// `ASSENT_CHECKPOINT_EVERY_EVENTS`: sign a checkpoint of an environment's event chain once this
+    /// many events were appended since the last (1 to 1,000,000).
+    pub checkpoint_every_events: u64,
+    /// `ASSENT_CHECKPOINT_INTERVAL_MS`: sign one at least this often while events are appended
+    /// (100 ms to one day).
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -138,6 +144,8 @@ impl Default for Config {
             argon2_queue: crate::auth::password::DEFAULT_QUEUE,
             metrics_token: None,
             metrics: true,
+            checkpoint_every_events: 1000,
+            checkpoint_interval_ms: 60_000,
         }
     }
 }
@@ -189,6 +197,8 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// Whether requests are counted and `/metrics` is served.
     pub metrics: bool,
+    /// When checkpoints of the event chains are signed.
+    pub checkpoints: crate::domain::proof::checkpoints::CheckpointPolicy,
 }
 
 /// A configuration problem, naming the setting.
@@ -304,6 +314,18 @@ impl Config {
             }
             Some(_) => return Err(bad("metrics_token", "must be 16 to 256 visible ASCII characters".into())),
         };
+        if !(1..=1_000_000).contains(&self.checkpoint_every_events) {
+            return Err(bad(
+                "checkpoint_every_events",
+                format!("({}) must be between 1 and 1000000", self.checkpoint_every_events),
+            ));
+        }
+        if !(100..=86_400_000).contains(&self.checkpoint_interval_ms) {
+            return Err(bad(
+                "checkpoint_interval_ms",
+                format!("({}) must be between 100 and 86400000", self.checkpoint_interval_ms),
+            ));
+        }
         let secrets = match self.secret_key.as_deref() {
             Some(key) => SecretBox::from_base64(key).map_err(|why| bad("secret_key", why))?,
             None => load_or_create_key_file(Path::new(&self.secret_key_file))?,
@@ -341,6 +363,10 @@ impl Config {
             argon2_queue: self.argon2_queue,
             metrics_token,
             metrics: self.metrics,
+            checkpoints: crate::domain::proof::checkpoints::CheckpointPolicy {
+                every_events: self.checkpoint_every_events,
+                every: Duration::from_millis(self.checkpoint_interval_ms),
+            },
         })
     }
 

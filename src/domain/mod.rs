@@ -10,6 +10,7 @@ pub mod flow;
 pub mod grants;
 pub mod ids;
 pub mod paging;
+pub mod proof;
 pub mod scopes;
 pub mod subjects;
 pub mod text;

@@ -9,17 +9,12 @@ use uuid::Uuid;
 use super::{Store, StoreError};
 use crate::domain::consents::{Revocation, RevokedBy};
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::domain::proof::EventType;
+use crate::domain::proof::content::{revoked_event, subject_event};
 
 /// The stored type name and id of a revocation's cause; the names are the API's `revokedBy.type`.
 pub(super) fn revoked_by_columns(by: RevokedBy) -> (&'static str, Option<Uuid>) {
-    match by {
-        RevokedBy::User(id) => ("USER", Some(id.as_uuid())),
-        RevokedBy::Administrator(id) => ("ADMINISTRATOR", Some(id.as_uuid())),
-        RevokedBy::ConsentSession(id) => ("CONSENT_SESSION", Some(id.as_uuid())),
-        RevokedBy::ApplicationDeleted(id) => ("APPLICATION_DELETED", Some(id.as_uuid())),
-        RevokedBy::UserDeleted(id) => ("USER_DELETED", Some(id.as_uuid())),
-        RevokedBy::Unknown => ("UNKNOWN", None),
-    }
+    by.parts()
 }
 
 /// The cause stored as `kind` and `id`; `None` when they do not make one.
@@ -63,7 +58,8 @@ const REVOKED_PER_STATEMENT: u64 = 5_000;
 
 /// Revokes the `ACCEPTED`, unexpired records of a deleted user or application inside the caller's
 /// transaction (an expired record already ended by itself and keeps reading `EXPIRED`), in
-/// statements of at most [`REVOKED_PER_STATEMENT`] records; answers how many.
+/// statements of at most [`REVOKED_PER_STATEMENT`] records, and appends an event for each and one
+/// for the deletion; answers how many.
 pub(super) async fn revoke_consents_of(
     db: &impl ConnectionTrait,
     env: EnvironmentId,
@@ -76,7 +72,7 @@ pub(super) async fn revoke_consents_of(
     };
     let unexpired =
         Condition::any().add(consent::Column::ExpiresAt.is_null()).add(consent::Column::ExpiresAt.gt(revocation.at));
-    let mut revoked = 0;
+    let mut revoked: Vec<Uuid> = Vec::new();
     loop {
         // The newest record of this statement's share, oldest first; none once fewer are left.
         let last: Option<Uuid> = consent::Entity::find()
@@ -96,11 +92,20 @@ pub(super) async fn revoke_consents_of(
         if let Some(last) = last {
             update = update.filter(consent::Column::Id.lte(last));
         }
-        revoked += update.exec(db).await?.rows_affected;
+        let changed = update.exec_with_returning(db).await?;
+        revoked.extend(changed.into_iter().map(|row| row.id));
         if last.is_none() {
-            return Ok(revoked);
+            break;
         }
     }
+    let count = revoked.len() as u64;
+    let deleted = match of {
+        ConsentsOf::User(id) => subject_event(EventType::UserDeleted, revocation.at, id.as_uuid()),
+        ConsentsOf::Application(id) => subject_event(EventType::ApplicationDeleted, revocation.at, id.as_uuid()),
+    };
+    let events = revoked.into_iter().map(|id| revoked_event(id, revocation)).chain([deleted]).collect();
+    super::events::append(db, env, events).await?;
+    Ok(count)
 }
 
 /// Marks the environment's `ACCEPTED` records (narrowed by the caller) `REVOKED` with `revocation`.
@@ -118,8 +123,8 @@ fn revoke(env: EnvironmentId, revocation: Revocation) -> sea_orm::UpdateMany<con
 }
 
 impl Store {
-    /// Marks an `ACCEPTED` record of an existing user `REVOKED` with `revocation`; true when this
-    /// call changed it.
+    /// Marks an `ACCEPTED` record of an existing user `REVOKED` with `revocation`, and appends its
+    /// `consent.revoked` event in the same transaction; true when this call changed it.
     pub async fn revoke_consent(
         &self,
         env: EnvironmentId,
@@ -127,13 +132,19 @@ impl Store {
         id: ConsentId,
         revocation: Revocation,
     ) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
         let result = revoke(env, revocation)
             .filter(consent::Column::UserId.eq(user.as_uuid()))
             .filter(consent::Column::Id.eq(id.as_uuid()))
             .filter(user_exists(env, user))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
-        Ok(result.rows_affected > 0)
+        let changed = result.rows_affected > 0;
+        if changed {
+            super::events::append(&tx, env, vec![revoked_event(id.as_uuid(), revocation)]).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 }
 

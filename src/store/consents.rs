@@ -18,6 +18,8 @@ use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentSt
 use crate::domain::filter::Filter;
 use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
 use crate::domain::paging::PageRequest;
+use crate::domain::proof::NewEvent;
+use crate::domain::proof::content::recorded_event;
 use crate::enrich::{Location, Software};
 
 fn status_name(status: ConsentStatus) -> &'static str {
@@ -147,13 +149,15 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<consent::Entity> {
 
 impl Store {
     /// Appends a record and its scope index rows through the group-commit writer.
+    /// Its `consent.recorded` event is appended to the environment's chain in the same transaction.
     pub async fn insert_consent(&self, c: &Consent) -> Result<(), StoreError> {
-        self.writer.insert(c.clone()).await
+        self.writer.insert(c.clone(), recorded_event(c)).await
     }
 
-    /// Appends many records in one transaction (one commit, one fsync).
+    /// Appends many records, and their events, in one transaction (one commit, one fsync).
     pub async fn insert_consents(&self, batch: &[Consent]) -> Result<(), StoreError> {
-        insert_consents(&self.db, &self.counters, batch).await
+        let events: Vec<_> = batch.iter().map(recorded_event).collect();
+        insert_consents(&self.db, &self.counters, batch, &events).await
     }
 
     /// The stable id of an external application named `name`, created on first use.
@@ -243,6 +247,15 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         to_domain(row)
+    }
+
+    /// The records of `env` among `ids` (whoever's they are), in no particular order.
+    pub async fn consents_by_ids(&self, env: EnvironmentId, ids: &[uuid::Uuid]) -> Result<Vec<Consent>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = scoped(env).filter(consent::Column::Id.is_in(ids.iter().copied())).read_all(&self.reads).await?;
+        rows.into_iter().map(to_domain).collect()
     }
 
     /// The user's remembered, accepted, unexpired records of registered applications, newest first,
@@ -362,11 +375,12 @@ pub(super) fn insert_statements(backend: DbBackend, batch: &[Consent]) -> Vec<St
     statements
 }
 
-/// Appends records in one transaction of the pool.
+/// Appends records and their events (`events[n]` is `batch[n]`'s) in one transaction of the pool.
 pub(super) async fn insert_consents(
     db: &DatabaseConnection,
     counters: &Counters,
     batch: &[Consent],
+    events: &[NewEvent],
 ) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
@@ -375,6 +389,10 @@ pub(super) async fn insert_consents(
     let tx = db.begin().await?;
     for statement in insert_statements(db.get_database_backend(), batch) {
         tx.execute_raw(statement).await?;
+    }
+    let groups = super::events::by_environment(batch.iter().map(|r| r.environment_id).zip(events.iter().cloned()));
+    for (env, events) in groups {
+        super::events::append(&tx, env, events).await?;
     }
     tx.commit().await?;
     Ok(())

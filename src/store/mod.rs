@@ -2,12 +2,14 @@
 
 mod applications;
 mod catalog;
+mod checkpoints;
 mod consent_filter;
 mod consent_revocations;
 mod consent_totals;
 mod consents;
 mod environments;
 mod error;
+mod events;
 mod flow;
 mod grant_insert;
 mod grants;

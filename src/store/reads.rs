@@ -157,7 +157,15 @@ where
         .map(|values| {
             let mut model = <E::ActiveModel as ActiveModelTrait>::default();
             for (column, value) in columns.iter().zip(values) {
-                model.try_set(*column, value)?;
+                match value {
+                    // SQLite declares 32- and 64-bit integer columns alike (`integer`): a small
+                    // number read for an `i64` field is widened.
+                    Value::Int(number) => match model.try_set(*column, Value::Int(number)) {
+                        Ok(()) => {}
+                        Err(_) => model.try_set(*column, Value::BigInt(number.map(i64::from)))?,
+                    },
+                    value => model.try_set(*column, value)?,
+                }
             }
             model.try_into_model()
         })

@@ -30,8 +30,13 @@ pub(crate) enum Outcome {
     Rows(Rows),
 }
 
+/// Work a job does inside its transaction after its statements, deciding what to run from what
+/// earlier statements answered (the event chain's head, say); `run` executes statements there.
+pub(crate) type Then = Box<dyn FnOnce(super::events::Run<'_>) -> Result<(), DbErr> + Send>;
+
 struct Job {
     statements: Vec<Statement>,
+    then: Option<Then>,
     done: oneshot::Sender<Result<Vec<Outcome>, DbErr>>,
 }
 
@@ -62,9 +67,14 @@ impl SqliteWrites {
 
     /// Runs `statements` as one all-or-nothing change, committed with whatever else is waiting.
     pub(crate) async fn run(&self, statements: Vec<Statement>) -> Result<Vec<Outcome>, DbErr> {
+        self.run_then(statements, None).await
+    }
+
+    /// [`Self::run`], then `then` in the same transaction (rolled back with the statements if it fails).
+    pub(crate) async fn run_then(&self, statements: Vec<Statement>, then: Option<Then>) -> Result<Vec<Outcome>, DbErr> {
         let (done, answer) = oneshot::channel();
         self.queue
-            .send(Job { statements, done })
+            .send(Job { statements, then, done })
             .map_err(|_| DbErr::Custom("the SQLite write thread stopped".into()))?;
         answer.await.map_err(|_| DbErr::Custom("the SQLite write thread dropped a write".into()))?
     }
@@ -80,7 +90,7 @@ fn serve(mut connection: Connection, jobs: mpsc::Receiver<Job>, counters: Arc<Co
         }
         let count = |n: u64| counters.statements.fetch_add(n, Ordering::Relaxed);
         let alone = group.len() == 1;
-        if alone && group[0].statements.len() == 1 {
+        if alone && group[0].statements.len() == 1 && group[0].then.is_none() {
             // One statement on its own commits by itself (autocommit), as it would through the pool.
             let job = group.remove(0);
             count(1);
@@ -92,13 +102,14 @@ fn serve(mut connection: Connection, jobs: mpsc::Receiver<Job>, counters: Arc<Co
             Err(error) => group.iter().map(|_| Err(failed(error.clone_message()))).collect::<Vec<_>>(),
             Ok(tx) => {
                 let mut results = Vec::with_capacity(group.len());
-                for job in &group {
+                for job in &mut group {
                     // Its statements, and its SAVEPOINT and RELEASE when it shares the transaction.
                     count(job.statements.len() as u64 + if alone { 0 } else { 2 });
+                    let then = job.then.take();
                     results.push(if alone {
-                        run_job(&tx, &job.statements)
+                        run_then(&tx, &job.statements, then, &counters)
                     } else {
-                        in_savepoint(&tx, &job.statements)
+                        in_savepoint(&tx, &job.statements, then, &counters)
                     });
                 }
                 match tx.commit() {
@@ -114,9 +125,14 @@ fn serve(mut connection: Connection, jobs: mpsc::Receiver<Job>, counters: Arc<Co
 }
 
 /// A job inside a savepoint, so its failure leaves the rest of the group alone.
-fn in_savepoint(tx: &rusqlite::Transaction<'_>, statements: &[Statement]) -> Result<Vec<Outcome>, DbErr> {
+fn in_savepoint(
+    tx: &rusqlite::Transaction<'_>,
+    statements: &[Statement],
+    then: Option<Then>,
+    counters: &Counters,
+) -> Result<Vec<Outcome>, DbErr> {
     tx.execute_batch("SAVEPOINT job").map_err(failed)?;
-    match run_job(tx, statements) {
+    match run_then(tx, statements, then, counters) {
         Ok(outcomes) => {
             tx.execute_batch("RELEASE job").map_err(failed)?;
             Ok(outcomes)
@@ -126,6 +142,23 @@ fn in_savepoint(tx: &rusqlite::Transaction<'_>, statements: &[Statement]) -> Res
             Err(error)
         }
     }
+}
+
+/// A job's statements, then its follow-up work.
+fn run_then(
+    tx: &Connection,
+    statements: &[Statement],
+    then: Option<Then>,
+    counters: &Counters,
+) -> Result<Vec<Outcome>, DbErr> {
+    let outcomes = run_job(tx, statements)?;
+    if let Some(then) = then {
+        then(&mut |more: &[Statement]| {
+            counters.statements.fetch_add(more.len() as u64, Ordering::Relaxed);
+            run_job(tx, more)
+        })?;
+    }
+    Ok(outcomes)
 }
 
 fn run_job(tx: &Connection, statements: &[Statement]) -> Result<Vec<Outcome>, DbErr> {
@@ -175,16 +208,24 @@ mod tests {
         let mut connection = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
         connection.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)").unwrap_or_else(|e| panic!("{e}"));
         let tx = connection.transaction().unwrap_or_else(|e| panic!("{e}"));
-        assert!(in_savepoint(&tx, &[statement("INSERT INTO t VALUES (1)")]).is_ok());
+        let counters = Counters::default();
+        assert!(in_savepoint(&tx, &[statement("INSERT INTO t VALUES (1)")], None, &counters).is_ok());
         let clash = [statement("INSERT INTO t VALUES (2)"), statement("INSERT INTO t VALUES (1)")];
-        assert!(in_savepoint(&tx, &clash).is_err(), "a duplicate key fails its job");
-        assert!(in_savepoint(&tx, &[statement("INSERT INTO t VALUES (3)")]).is_ok());
+        assert!(in_savepoint(&tx, &clash, None, &counters).is_err(), "a duplicate key fails its job");
+        let then: Then = Box::new(|run| {
+            run(&[statement("INSERT INTO t VALUES (5)"), statement("INSERT INTO t VALUES (1)")]).map(|_| ())
+        });
+        assert!(
+            in_savepoint(&tx, &[statement("INSERT INTO t VALUES (4)")], Some(then), &counters).is_err(),
+            "a failing follow-up fails its job"
+        );
+        assert!(in_savepoint(&tx, &[statement("INSERT INTO t VALUES (3)")], None, &counters).is_ok());
         tx.commit().unwrap_or_else(|e| panic!("{e}"));
         let ids: Vec<i64> = connection
             .prepare("SELECT id FROM t ORDER BY id")
             .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(ids, vec![1, 3], "the failed job's first insert (2) was rolled back with it");
+        assert_eq!(ids, vec![1, 3], "the failed jobs' inserts (2, 4, 5) were rolled back with them");
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ use super::StoreError;
 use super::stats::Counters;
 use crate::domain::consents::Consent;
 use crate::domain::ids::EnvironmentId;
+use crate::domain::proof::NewEvent;
 
 /// Most records committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -34,6 +35,8 @@ const ENVIRONMENTS_KEPT: usize = 1024;
 
 struct Job {
     record: Consent,
+    /// The record's `consent.recorded` event, digested by the caller rather than by this task.
+    event: NewEvent,
     done: oneshot::Sender<Result<(), StoreError>>,
     /// The environment's room in the queue, given back once the record is answered.
     _room: OwnedSemaphorePermit,
@@ -63,13 +66,19 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    async fn insert(&self, counters: &Counters, records: &[Consent]) -> Result<(), StoreError> {
+    /// Appends `records` and their events (`events[n]` is `records[n]`'s) in one transaction.
+    async fn insert(&self, counters: &Counters, records: &[Consent], events: &[NewEvent]) -> Result<(), StoreError> {
         match self {
             Sink::Thread(thread) => {
-                thread.run(super::consents::insert_statements(sea_orm::DbBackend::Sqlite, records)).await?;
+                let statements = super::consents::insert_statements(sea_orm::DbBackend::Sqlite, records);
+                let groups =
+                    super::events::by_environment(records.iter().map(|r| r.environment_id).zip(events.iter().cloned()));
+                let then: super::sqlite_writes::Then =
+                    Box::new(move |run| super::events::append_on_thread(run, groups));
+                thread.run_then(statements, Some(then)).await?;
                 Ok(())
             }
-            Sink::Pool(db) => super::consents::insert_consents(db, counters, records).await,
+            Sink::Pool(db) => super::consents::insert_consents(db, counters, records, events).await,
         }
     }
 }
@@ -103,14 +112,14 @@ impl ConsentWriter {
     }
 
     /// Queues `record` once its environment has room, and waits until its transaction has committed.
-    pub(crate) async fn insert(&self, record: Consent) -> Result<(), StoreError> {
+    pub(crate) async fn insert(&self, record: Consent, event: NewEvent) -> Result<(), StoreError> {
         let stopped = || StoreError::Database("consent writer stopped".into());
         let room = self.rooms.of(record.environment_id).ok_or_else(stopped)?;
         let room = room.acquire_owned().await.map_err(|_| stopped())?;
         let (done, committed) = oneshot::channel();
         // Counted before it is sent, so the writer never takes out more than was put in.
         self.counters.writer_queued.fetch_add(1, Ordering::Relaxed);
-        if self.queue.send(Job { record, done, _room: room }).await.is_err() {
+        if self.queue.send(Job { record, event, done, _room: room }).await.is_err() {
             self.counters.writer_queued.fetch_sub(1, Ordering::Relaxed);
             return Err(stopped());
         }
@@ -203,9 +212,15 @@ async fn run(db: Sink, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receive
 /// Commits one batch and answers each of its records.
 async fn commit(db: &Sink, counters: &Counters, batch: Vec<Job>) {
     // Take the records out of the jobs rather than copying them: this is the write hot path.
-    let (records, answers): (Vec<Consent>, Vec<_>) =
-        batch.into_iter().map(|job| (job.record, (job.done, job._room))).unzip();
-    match db.insert(counters, &records).await {
+    let mut records = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        records.push(job.record);
+        events.push(job.event);
+        answers.push((job.done, job._room));
+    }
+    match db.insert(counters, &records, &events).await {
         Ok(()) => {
             for (answer, _room) in answers {
                 let _ = answer.send(Ok(()));
@@ -213,8 +228,8 @@ async fn commit(db: &Sink, counters: &Counters, batch: Vec<Job>) {
         }
         // One bad record must not fail its neighbours: retry each alone so each gets its own answer.
         Err(_) if records.len() > 1 => {
-            for (record, (answer, _room)) in records.iter().zip(answers) {
-                let result = db.insert(counters, std::slice::from_ref(record)).await;
+            for ((record, event), (answer, _room)) in records.iter().zip(&events).zip(answers) {
+                let result = db.insert(counters, std::slice::from_ref(record), std::slice::from_ref(event)).await;
                 let _ = answer.send(result);
             }
         }

@@ -34,6 +34,7 @@ mod limits;
 mod node_project;
 mod openapi_spec;
 mod ops;
+mod proof_events;
 mod real_browser;
 mod scopes;
 mod shutdown;

@@ -22,6 +22,9 @@ const NEEDS: &[(&str, &str)] = &[
     ("consents.effective", READ_CONSENTS_SCOPE),
     ("consents.read", READ_CONSENTS_SCOPE),
     ("consents.revoke", UPDATE_CONSENTS_SCOPE),
+    ("consentEvents.list", READ_CONSENTS_SCOPE),
+    ("consentEvents.checkpoints", READ_CONSENTS_SCOPE),
+    ("consentEvents.export", READ_CONSENTS_SCOPE),
 ];
 
 fn needed(op: &Operation) -> &'static str {

@@ -140,6 +140,20 @@ pub struct Consent {
     pub revocation: Option<Revocation>,
 }
 
+impl RevokedBy {
+    /// The cause's name (the API's `revokedBy.type`) and the id of who revoked, when known.
+    pub fn parts(self) -> (&'static str, Option<uuid::Uuid>) {
+        match self {
+            RevokedBy::User(id) => ("USER", Some(id.as_uuid())),
+            RevokedBy::Administrator(id) => ("ADMINISTRATOR", Some(id.as_uuid())),
+            RevokedBy::ConsentSession(id) => ("CONSENT_SESSION", Some(id.as_uuid())),
+            RevokedBy::ApplicationDeleted(id) => ("APPLICATION_DELETED", Some(id.as_uuid())),
+            RevokedBy::UserDeleted(id) => ("USER_DELETED", Some(id.as_uuid())),
+            RevokedBy::Unknown => ("UNKNOWN", None),
+        }
+    }
+}
+
 impl Consent {
     /// The status at `now`.
     pub fn status_at(&self, now: DateTime<Utc>) -> EffectiveStatus {
