@@ -102,6 +102,7 @@ pub async fn seed(store: &Store, env: EnvironmentId, users: usize, consents: usi
             source: ConsentSource::Api,
             remembered: true,
             revocation: (status == ConsentStatus::Revoked).then_some(Revocation { at: now, by: RevokedBy::User(user) }),
+            scope_texts: None,
         };
         first.get_or_insert((user, record.id));
         batch.push(record);

@@ -37,6 +37,9 @@ pub struct Model {
     pub revoked_by_type: Option<String>,
     /// Who revoked it (a user, a worker or a deleted application), when known.
     pub revoked_by_id: Option<Uuid>,
+    /// The scope text versions shown when consent was given (`[{scope, scopeId, version}]`); null
+    /// when none were kept (records of the API, of external consent apps, or made before versions).
+    pub scope_texts: Option<Json>,
 }
 
 /// No relations are navigated through the ORM.

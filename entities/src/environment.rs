@@ -13,6 +13,10 @@ pub struct Model {
     pub consent_url: Option<String>,
     /// Browser origins allowed to call the records and token endpoints (a JSON array of strings).
     pub cors_origins: Json,
+    /// The data controller named in consent receipts, how to contact them, their privacy policy.
+    pub controller_name: Option<String>,
+    pub controller_contact: Option<String>,
+    pub privacy_policy_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

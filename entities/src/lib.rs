@@ -20,5 +20,6 @@ pub mod refresh_token;
 pub mod retired_subject;
 pub mod revoked_token;
 pub mod scope;
+pub mod scope_text;
 pub mod signing_key;
 pub mod user;

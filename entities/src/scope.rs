@@ -15,6 +15,8 @@ pub struct Model {
     pub consent: String,
     pub block_services: bool,
     pub built_in: bool,
+    /// The version of `description` in `scope_texts`.
+    pub text_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

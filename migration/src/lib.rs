@@ -17,6 +17,8 @@ mod m20261201_000012_worker_permissions;
 mod m20261201_000013_totals_cover_expiry;
 mod m20261201_000014_environment_cors_origins;
 mod m20261207_000015_consent_event_log;
+mod m20261207_000016_environment_controller;
+mod m20261207_000017_scope_text_versions;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_totals_cover_expiry::Migration),
             Box::new(m20261201_000014_environment_cors_origins::Migration),
             Box::new(m20261207_000015_consent_event_log::Migration),
+            Box::new(m20261207_000016_environment_controller::Migration),
+            Box::new(m20261207_000017_scope_text_versions::Migration),
         ]
     }
 }

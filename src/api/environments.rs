@@ -49,6 +49,15 @@ pub struct EnvironmentOut {
     /// Browser origins whose scripts may call the consent records API (`/v1/environments/{envId}/users/{userId}/oauthConsents…`)
     /// and `/{envId}/as/token`, `/as/userinfo` and `/as/revoke` (CORS). Empty: none.
     pub cors_origins: Vec<String>,
+    /// The data controller answering for the environment's consents, as consent receipts name it.
+    #[oai(skip_serializing_if_is_none)]
+    pub controller_name: Option<String>,
+    /// How to contact the controller (an e-mail address or an https URL).
+    #[oai(skip_serializing_if_is_none)]
+    pub controller_contact: Option<String>,
+    /// The controller's privacy policy.
+    #[oai(skip_serializing_if_is_none)]
+    pub privacy_policy_url: Option<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -70,6 +79,15 @@ pub struct EnvironmentUpdate {
     /// browsers send it in `Origin` (`https://account.example.com`), at most 50; `[]` or `null`: none.
     #[serde(default)]
     pub cors_origins: MaybeUndefined<Vec<String>>,
+    /// The data controller's name, as consent receipts give it (1 to 200 characters).
+    #[serde(default)]
+    pub controller_name: MaybeUndefined<String>,
+    /// How to contact the controller: an e-mail address or an https URL.
+    #[serde(default)]
+    pub controller_contact: MaybeUndefined<String>,
+    /// The controller's privacy policy: an https URL (http only to a loopback host).
+    #[serde(default)]
+    pub privacy_policy_url: MaybeUndefined<String>,
 }
 
 fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut {
@@ -85,6 +103,9 @@ fn environment_out(state: &AppState, environment: Environment) -> EnvironmentOut
         login_url: environment.login_url,
         consent_url: environment.consent_url,
         cors_origins: environment.cors_origins,
+        controller_name: environment.controller.name,
+        controller_contact: environment.controller.contact,
+        privacy_policy_url: environment.controller.privacy_policy_url,
         created_at: environment.created_at.into(),
         updated_at: environment.updated_at.into(),
     }
@@ -132,6 +153,9 @@ impl EnvironmentsApi {
             login_url: to_change(update.login_url),
             consent_url: to_change(update.consent_url),
             cors_origins: to_change(update.cors_origins),
+            controller_name: to_change(update.controller_name),
+            controller_contact: to_change(update.controller_contact),
+            privacy_policy_url: to_change(update.privacy_policy_url),
         };
         let environment = environments::update_environment(&state.store, env, changes).await?;
         Ok(Json(environment_out(&state, environment)))

@@ -12,7 +12,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::security::BearerToken;
-use super::types::{CollectionLinks, Link, Timestamp, urlencode};
+use super::types::{CollectionLinks, Timestamp, forward_links};
 use super::{ApiTags, permitted_env};
 use crate::auth::principal::Permission;
 use crate::domain::proof::checkpoints::Checkpoint;
@@ -127,14 +127,6 @@ pub struct CheckpointsPage {
     pub size: usize,
 }
 
-fn links(base: &str, request: EventsRequest, cursor: Option<&str>, next: Option<String>) -> CollectionLinks {
-    let url = |cursor: Option<&str>| match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => format!("{base}?limit={}&cursor={}", request.limit, urlencode(cursor)),
-        None => format!("{base}?limit={}", request.limit),
-    };
-    CollectionLinks { self_: Link::to(url(cursor)), next: next.as_deref().map(|n| Link::to(url(Some(n)))), prev: None }
-}
-
 /// The log as a download: NDJSON, a header line, every event with its content, every checkpoint.
 pub struct EventLogDownload {
     filename: String,
@@ -207,7 +199,7 @@ impl ConsentEventsApi {
         let request = EventsRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = log::list_events(&state.store, env, request).await?;
         let base = state.url(&format!("/v1/environments/{env}/consentEvents"));
-        let links = links(&base, request, cursor.0.as_deref(), page.next_cursor);
+        let links = forward_links(&base, request.limit, cursor.0.as_deref(), page.next_cursor.as_deref());
         let events: Vec<ConsentEventOut> = page.items.into_iter().map(Into::into).collect();
         Ok(Json(ConsentEventsPage { links, size: events.len(), embedded: EmbeddedEvents { consent_events: events } }))
     }
@@ -237,7 +229,7 @@ impl ConsentEventsApi {
         let request = EventsRequest::parse(limit.0, cursor.0.as_deref())?;
         let page = log::list_checkpoints(&state.store, env, request).await?;
         let base = state.url(&format!("/v1/environments/{env}/consentEvents/checkpoints"));
-        let links = links(&base, request, cursor.0.as_deref(), page.next_cursor);
+        let links = forward_links(&base, request.limit, cursor.0.as_deref(), page.next_cursor.as_deref());
         let checkpoints: Vec<CheckpointOut> = page.items.into_iter().map(Into::into).collect();
         Ok(Json(CheckpointsPage { links, size: checkpoints.len(), embedded: EmbeddedCheckpoints { checkpoints } }))
     }

@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod ops;
 pub mod pages;
+pub mod receipts;
 pub mod routes;
 pub mod scopes;
 pub mod security;
@@ -60,6 +61,7 @@ pub type Apis = (
     consents::ConsentTotalsApi,
     scopes::ScopesApi,
     events::ConsentEventsApi,
+    receipts::ReceiptsApi,
     oauth::OAuthApi,
     flow::ConsentDecisionApi,
     discovery::DiscoveryApi,
@@ -76,6 +78,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             consents::ConsentTotalsApi,
             scopes::ScopesApi,
             events::ConsentEventsApi,
+            receipts::ReceiptsApi,
             oauth::OAuthApi,
             flow::ConsentDecisionApi,
             discovery::DiscoveryApi,

@@ -7,10 +7,11 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, Link, PageParts, Timestamp, page_parts};
+use super::types::{CollectionLinks, Link, PageParts, Timestamp, forward_links, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::ScopeId;
 use crate::domain::paging::PageRequest;
+use crate::domain::proof::log::{EventsRequest, encode_cursor};
 use crate::domain::scopes::{self, ConsentPolicy, Scope, ScopeDraft};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -267,4 +268,75 @@ impl ScopesApi {
         scopes::delete_scope(&state.store, env, id).await?;
         Ok(DeletedScope::Deleted)
     }
+
+    /// List a scope's text versions
+    ///
+    /// Every version of the scope's `description` (the text the consent page shows), newest first:
+    /// changing it makes a new version and keeps the old one, so receipts and records can show the
+    /// text exactly as a user saw it. **Permissions:** a worker token with `p1:admin`.
+    #[oai(path = "/v1/environments/:envId/scopes/:scopeId/versions", method = "get", operation_id = "scopes.versions")]
+    async fn scope_versions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerToken,
+        #[oai(name = "envId")] env_id: Path<String>,
+        #[oai(name = "scopeId")] scope_id: Path<String>,
+        /// Page size, at least 1 (default 100); above 1000, 1000 are served.
+        limit: Query<Option<i64>>,
+        /// Opaque cursor from a `next` link.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<ScopeVersionsPage>, ApiError> {
+        let env = admin_env(&auth, &env_id)?;
+        let id = resource_id(&scope_id, ScopeId::parse)?;
+        let request = EventsRequest::parse(limit.0, cursor.0.as_deref())?;
+        let before = (request.after > 0).then(|| i32::try_from(request.after).unwrap_or(i32::MAX));
+        let mut versions = scopes::scope_text_versions(&state.store, env, id, before, request.limit + 1).await?;
+        let more = versions.len() as u64 > request.limit;
+        versions.truncate(request.limit as usize);
+        let next = if more { versions.last().map(|v| encode_cursor(i64::from(v.version))) } else { None };
+        let base = state.url(&format!("/v1/environments/{env}/scopes/{id}/versions"));
+        let links = forward_links(&base, request.limit, cursor.0.as_deref(), next.as_deref());
+        let versions: Vec<ScopeVersionOut> = versions
+            .into_iter()
+            .map(|v| ScopeVersionOut {
+                version: v.version,
+                description: v.description,
+                created_at: v.created_at.into(),
+            })
+            .collect();
+        Ok(Json(ScopeVersionsPage { links, size: versions.len(), embedded: EmbeddedVersions { versions } }))
+    }
+}
+
+/// One version of a scope's text.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScopeVersionOut {
+    /// 1 for the text the scope was created with, one more per change.
+    pub version: i32,
+    /// The text of this version (absent when the scope had none).
+    #[oai(skip_serializing_if_is_none)]
+    pub description: Option<String>,
+    /// When this version was made.
+    pub created_at: Timestamp,
+}
+
+/// Embedded versions of a page.
+#[derive(Clone, Debug, Object)]
+pub struct EmbeddedVersions {
+    /// The versions, newest first.
+    pub versions: Vec<ScopeVersionOut>,
+}
+
+/// A page of a scope's text versions.
+#[derive(Clone, Debug, Object)]
+pub struct ScopeVersionsPage {
+    /// `self` and, when there are more, `next`.
+    #[oai(rename = "_links")]
+    pub links: CollectionLinks,
+    /// The versions.
+    #[oai(rename = "_embedded")]
+    pub embedded: EmbeddedVersions,
+    /// Versions in this page.
+    pub size: usize,
 }

@@ -154,6 +154,16 @@ pub fn collection_links<T>(
     }
 }
 
+/// `self` and `next` links of a collection paged forwards only (the event log, versions): `next`
+/// when `next_cursor` is given.
+pub fn forward_links(base: &str, limit: u64, cursor: Option<&str>, next_cursor: Option<&str>) -> CollectionLinks {
+    let url = |cursor: Option<&str>| match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => format!("{base}?limit={limit}&cursor={}", urlencode(cursor)),
+        None => format!("{base}?limit={limit}"),
+    };
+    CollectionLinks { self_: Link::to(url(cursor)), next: next_cursor.map(|n| Link::to(url(Some(n)))), prev: None }
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

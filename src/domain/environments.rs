@@ -25,10 +25,23 @@ pub struct Environment {
     /// Browser origins (`https://host[:port]`) whose scripts may call the records API and the
     /// token, userinfo and revocation endpoints (CORS).
     pub cors_origins: Vec<String>,
+    /// The data controller that consent receipts name.
+    pub controller: Controller,
     /// When the environment was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The data controller (GDPR Art. 4(7)) answering for an environment's consents, as receipts name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Controller {
+    /// Its name.
+    pub name: Option<String>,
+    /// How to reach it: an e-mail address or an http(s) URL.
+    pub contact: Option<String>,
+    /// Its privacy policy (an http(s) URL).
+    pub privacy_policy_url: Option<String>,
 }
 
 /// What `bootstrap` created: the ids and the one-time clear secret of the admin worker.
@@ -54,6 +67,7 @@ pub async fn bootstrap(store: &Store, secrets: &SecretBox, name: String) -> Resu
         login_url: None,
         consent_url: None,
         cors_origins: Vec::new(),
+        controller: Controller::default(),
         created_at: now,
         updated_at: now,
     };
@@ -86,6 +100,80 @@ pub struct EnvironmentChanges {
     pub consent_url: Change<String>,
     /// The allowed browser origins, replacing the list (`Clear`: none).
     pub cors_origins: Change<Vec<String>>,
+    /// The controller's name.
+    pub controller_name: Change<String>,
+    /// The controller's contact.
+    pub controller_contact: Change<String>,
+    /// The controller's privacy policy.
+    pub privacy_policy_url: Change<String>,
+}
+
+/// Longest controller name.
+pub const MAX_CONTROLLER_NAME: usize = 200;
+/// Longest controller contact or privacy-policy URL.
+pub const MAX_CONTROLLER_URL: usize = 2048;
+
+fn controller_name(value: String) -> Result<String, FieldError> {
+    let name = value.trim();
+    if name.is_empty() || name.chars().count() > MAX_CONTROLLER_NAME || name.chars().any(char::is_control) {
+        return Err(FieldError::invalid(
+            "controllerName",
+            format!("'controllerName' must be 1 to {MAX_CONTROLLER_NAME} characters without control characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An http(s) URL of at most [`MAX_CONTROLLER_URL`] bytes: https, or http to a loopback host.
+fn web_url(value: &str) -> bool {
+    value.len() <= MAX_CONTROLLER_URL
+        && url::Url::parse(value).is_ok_and(|url| match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
+            _ => false,
+        })
+}
+
+fn controller_contact(value: String) -> Result<String, FieldError> {
+    let value = value.trim().to_owned();
+    let email = value.len() <= 254
+        && value
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    let mailto = value.strip_prefix("mailto:").is_some_and(|rest| rest.contains('@') && value.len() <= 254);
+    if email || mailto || web_url(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::invalid(
+            "controllerContact",
+            "'controllerContact' must be an e-mail address or an https URL (at most 2048 characters).",
+        ))
+    }
+}
+
+fn privacy_policy_url(value: String) -> Result<String, FieldError> {
+    if web_url(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::invalid(
+            "privacyPolicyUrl",
+            "'privacyPolicyUrl' must be an absolute https URL (http only to a loopback host), at most 2048 characters.",
+        ))
+    }
+}
+
+fn change(
+    current: Option<String>,
+    change: Change<String>,
+    check: fn(String) -> Result<String, FieldError>,
+    v: &mut Validator,
+) -> Option<String> {
+    match change {
+        Change::Keep => current,
+        Change::Clear => None,
+        Change::Set(value) => v.check(check(value)),
+    }
 }
 
 /// Most browser origins an environment may allow.
@@ -167,7 +255,18 @@ pub async fn update_environment(
         Change::Clear => Some(Vec::new()),
         Change::Set(values) => cors_origins(values, &mut v),
     };
+    let controller = Controller {
+        name: change(environment.controller.name.take(), changes.controller_name, controller_name, &mut v),
+        contact: change(environment.controller.contact.take(), changes.controller_contact, controller_contact, &mut v),
+        privacy_policy_url: change(
+            environment.controller.privacy_policy_url.take(),
+            changes.privacy_policy_url,
+            privacy_policy_url,
+            &mut v,
+        ),
+    };
     v.finish(|| Some(()))?;
+    environment.controller = controller;
     environment.login_url = login_url;
     environment.consent_url = consent_url;
     environment.cors_origins = origins.unwrap_or_default();

@@ -37,6 +37,8 @@ pub struct Scope {
     pub block_services: bool,
     /// One of the OpenID Connect scopes every environment has; cannot be renamed or deleted.
     pub built_in: bool,
+    /// The version of `description` (1 at creation, one more per change; every version is kept).
+    pub text_version: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -88,10 +90,52 @@ pub fn built_in_scopes(env: EnvironmentId, now: DateTime<Utc>) -> Vec<Scope> {
             consent: *consent,
             block_services: false,
             built_in: true,
+            text_version: 1,
             created_at: now,
             updated_at: now,
         })
         .collect()
+}
+
+/// One version of a scope's consent text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeText {
+    /// The version's own id (version 1's is the scope's id).
+    pub id: uuid::Uuid,
+    /// The scope.
+    pub scope_id: ScopeId,
+    /// 1 at creation, one more per change.
+    pub version: i32,
+    /// The text (the scope's description) of this version.
+    pub description: Option<String>,
+    /// When this version was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ScopeText {
+    /// The current version of `scope`'s text.
+    pub fn current(scope: &Scope) -> Self {
+        let id = if scope.text_version == 1 { scope.id.as_uuid() } else { uuid::Uuid::now_v7() };
+        Self {
+            id,
+            scope_id: scope.id,
+            version: scope.text_version,
+            description: scope.description.clone(),
+            created_at: scope.updated_at,
+        }
+    }
+}
+
+/// The versions of a scope's text, newest first, older than version `before` (all when `None`).
+pub async fn scope_text_versions(
+    store: &Store,
+    env: EnvironmentId,
+    id: ScopeId,
+    before: Option<i32>,
+    limit: u64,
+) -> Result<Vec<ScopeText>, DomainError> {
+    store.get_scope(env, id).await?;
+    Ok(store.scope_text_versions(env, id, before, limit).await?)
 }
 
 /// Scope strings are RFC 6749 §3.3 `scope-token`s: printable ASCII without space, `"` or `\`.
@@ -157,6 +201,7 @@ pub async fn create_scope(store: &Store, env: EnvironmentId, draft: ScopeDraft) 
         consent: settings.consent,
         block_services: settings.block_services,
         built_in: false,
+        text_version: 1,
         created_at: now,
         updated_at: now,
     };
@@ -204,11 +249,15 @@ pub async fn replace_scope(
         }
     }
     scope.name = settings.name;
+    let text_changed = settings.description != scope.description;
+    if text_changed {
+        scope.text_version += 1;
+    }
     scope.description = settings.description;
     scope.consent = settings.consent;
     scope.block_services = settings.block_services;
     scope.updated_at = super::now();
-    store.update_scope(env, &scope).await?;
+    store.update_scope(env, &scope, text_changed).await?;
     Ok(scope)
 }
 

@@ -175,6 +175,7 @@ mod tests {
             consent: "REQUIRED".into(),
             block_services: false,
             built_in: false,
+            text_version: 1,
             created_at: now,
             updated_at: now,
         }

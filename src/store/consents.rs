@@ -14,9 +14,11 @@ use uuid::Uuid;
 use super::consent_filter::{NameMatches, ResolvedFilter, condition};
 use super::consent_revocations::{revoked_by_columns, revoked_by_from, user_exists};
 use super::{Store, StoreError};
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy};
+use crate::domain::consents::{
+    ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation, RevokedBy, ShownText,
+};
 use crate::domain::filter::Filter;
-use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, UserId};
+use crate::domain::ids::{ApplicationId, ConsentId, EnvironmentId, ScopeId, UserId};
 use crate::domain::paging::PageRequest;
 use crate::domain::proof::NewEvent;
 use crate::domain::proof::content::recorded_event;
@@ -77,6 +79,14 @@ fn to_row(c: &Consent) -> consent::Model {
         revoked_at: c.revocation.map(|r| r.at),
         revoked_by_type: revoked_by.map(|(kind, _)| kind.to_owned()),
         revoked_by_id: revoked_by.and_then(|(_, id)| id),
+        scope_texts: c.scope_texts.as_ref().map(|texts| {
+            Json::Array(
+                texts
+                    .iter()
+                    .map(|t| serde_json::json!({"scope": t.scope, "scopeId": t.scope_id.as_uuid(), "version": t.version}))
+                    .collect(),
+            )
+        }),
     }
 }
 
@@ -113,6 +123,23 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
     };
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone()).map_err(|_| bad("scope list"))?;
     let remote_ip = row.remote_ip.parse().map_err(|_| bad("remote IP"))?;
+    let scope_texts = match &row.scope_texts {
+        None => None,
+        Some(Json::Array(items)) => Some(
+            items
+                .iter()
+                .map(|item| {
+                    Some(ShownText {
+                        scope: item.get("scope")?.as_str()?.to_owned(),
+                        scope_id: ScopeId::from_uuid(item.get("scopeId")?.as_str()?.parse().ok()?),
+                        version: i32::try_from(item.get("version")?.as_i64()?).ok()?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("scope text list"))?,
+        ),
+        Some(_) => return Err(bad("scope text list")),
+    };
     let revocation = match (status, row.revoked_at, row.revoked_by_type.as_deref()) {
         (ConsentStatus::Revoked, Some(at), Some(kind)) => {
             Some(Revocation { at, by: revoked_by_from(kind, row.revoked_by_id).ok_or_else(|| bad("revokedBy"))? })
@@ -140,6 +167,7 @@ fn to_domain(row: consent::Model) -> Result<Consent, StoreError> {
         source,
         remembered: row.remembered,
         revocation,
+        scope_texts,
     })
 }
 

@@ -9,7 +9,7 @@ use super::{Store, StoreError};
 use crate::auth::keys::{PublicJwk, SigningKey};
 use crate::auth::secrets::SecretBox;
 use crate::domain::applications::{Application, ClientSecret};
-use crate::domain::environments::Environment;
+use crate::domain::environments::{Controller, Environment};
 use crate::domain::ids::{EnvironmentId, KeyId};
 use crate::domain::scopes::Scope;
 
@@ -44,6 +44,9 @@ impl Store {
             login_url: env.login_url.clone(),
             consent_url: env.consent_url.clone(),
             cors_origins: super::applications::strings_to_json(&env.cors_origins),
+            controller_name: env.controller.name.clone(),
+            controller_contact: env.controller.contact.clone(),
+            privacy_policy_url: env.controller.privacy_policy_url.clone(),
             created_at: env.created_at,
             updated_at: env.updated_at,
         }
@@ -66,6 +69,7 @@ impl Store {
         entities::scope::Entity::insert_many(scopes.iter().map(|s| super::scopes::to_row(s).into_active_model()))
             .exec(&tx)
             .await?;
+        super::scope_texts::keep_text(&tx, scopes).await?;
         tx.commit().await?;
         self.changed(env.id);
         Ok(())
@@ -90,6 +94,11 @@ impl Store {
             login_url: row.login_url.clone(),
             consent_url: row.consent_url.clone(),
             cors_origins: super::applications::strings_from_json(&row.cors_origins)?,
+            controller: Controller {
+                name: row.controller_name.clone(),
+                contact: row.controller_contact.clone(),
+                privacy_policy_url: row.privacy_policy_url.clone(),
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -103,6 +112,15 @@ impl Store {
             .col_expr(
                 environment::Column::CorsOrigins,
                 sea_orm::sea_query::Expr::value(super::applications::strings_to_json(&env.cors_origins)),
+            )
+            .col_expr(environment::Column::ControllerName, sea_orm::sea_query::Expr::value(env.controller.name.clone()))
+            .col_expr(
+                environment::Column::ControllerContact,
+                sea_orm::sea_query::Expr::value(env.controller.contact.clone()),
+            )
+            .col_expr(
+                environment::Column::PrivacyPolicyUrl,
+                sea_orm::sea_query::Expr::value(env.controller.privacy_policy_url.clone()),
             )
             .col_expr(environment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(env.updated_at))
             .filter(environment::Column::Id.eq(env.id.as_uuid()))

@@ -18,6 +18,7 @@ mod login_throttles;
 mod maintenance;
 mod paging;
 mod reads;
+mod scope_texts;
 mod scopes;
 mod sqlite_reads;
 mod sqlite_writes;

@@ -29,6 +29,7 @@ pub(super) fn to_row(s: &Scope) -> scope::Model {
         consent: policy_name(s.consent).to_owned(),
         block_services: s.block_services,
         built_in: s.built_in,
+        text_version: s.text_version,
         created_at: s.created_at,
         updated_at: s.updated_at,
     }
@@ -49,6 +50,7 @@ fn to_domain(row: scope::Model) -> Result<Scope, StoreError> {
         consent,
         block_services: row.block_services,
         built_in: row.built_in,
+        text_version: row.text_version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -59,12 +61,14 @@ fn scoped(env: EnvironmentId) -> sea_orm::Select<scope::Entity> {
 }
 
 impl Store {
-    /// Inserts a scope; a taken name is a conflict on `name`.
+    /// Inserts a scope and version 1 of its text (with its event); a taken name is a conflict on `name`.
     pub async fn insert_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
         debug_assert_eq!(env, s.environment_id);
-        let inserted = to_row(s).into_active_model().insert(&self.db).await.map_err(conflict_on("name"));
+        let tx = self.begin().await?;
+        to_row(s).into_active_model().insert(&tx).await.map_err(conflict_on("name"))?;
+        super::scope_texts::keep_text(&tx, std::slice::from_ref(s)).await?;
+        tx.commit().await?;
         self.changed(env);
-        inserted?;
         Ok(())
     }
 
@@ -112,21 +116,28 @@ impl Store {
         Ok(rows)
     }
 
-    /// Writes every setting of `s`.
-    pub async fn update_scope(&self, env: EnvironmentId, s: &Scope) -> Result<(), StoreError> {
+    /// Writes every setting of `s`; when `text_changed`, keeps its new text version (with its event).
+    pub async fn update_scope(&self, env: EnvironmentId, s: &Scope, text_changed: bool) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
         let result = scope::Entity::update_many()
             .col_expr(scope::Column::Name, Expr::value(s.name.clone()))
             .col_expr(scope::Column::Description, Expr::value(s.description.clone()))
             .col_expr(scope::Column::Consent, Expr::value(policy_name(s.consent)))
             .col_expr(scope::Column::BlockServices, Expr::value(s.block_services))
+            .col_expr(scope::Column::TextVersion, Expr::value(s.text_version))
             .col_expr(scope::Column::UpdatedAt, Expr::value(s.updated_at))
             .filter(scope::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(scope::Column::Id.eq(s.id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await
-            .map_err(conflict_on("name"));
+            .map_err(conflict_on("name"))?;
+        touched(result.rows_affected)?;
+        if text_changed {
+            super::scope_texts::keep_text(&tx, std::slice::from_ref(s)).await?;
+        }
+        tx.commit().await?;
         self.changed(env);
-        touched(result?.rows_affected)
+        Ok(())
     }
 
     /// Deletes a scope.

@@ -183,6 +183,7 @@ async fn deleting_an_application_revokes_more_records_than_one_statement_takes()
             source: ConsentSource::Api,
             remembered: true,
             revocation: None,
+            scope_texts: None,
         })
         .collect();
     app.state.store.insert_consents(&records).await.unwrap();

@@ -48,6 +48,7 @@ fn consent(env: EnvironmentId, user: UserId, row: &Row) -> Consent {
         source: ConsentSource::Api,
         remembered: true,
         revocation: None,
+        scope_texts: None,
     }
 }
 

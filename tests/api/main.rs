@@ -35,6 +35,7 @@ mod node_project;
 mod openapi_spec;
 mod ops;
 mod proof_events;
+mod proof_receipts;
 mod real_browser;
 mod scopes;
 mod shutdown;

@@ -64,8 +64,13 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
     app.call(Method::DELETE, &app.env_url(&format!("/users/{bob}")), None, 204).await;
 
     let events = all_events(&app, 2).await;
+    // The environment began with the texts of its built-in scopes, each version an event.
+    let texts = events.iter().take_while(|e| e["type"] == "scope.text_changed").count();
+    let built_in = app.get(&app.env_url("/scopes?limit=1000"), 200).await["size"].as_u64().unwrap() as usize;
+    assert_eq!(texts, built_in, "one text event per built-in scope");
+    let ledger = &events[texts..];
     assert_eq!(
-        types(&events),
+        types(ledger),
         [
             "consent.recorded",
             "consent.recorded",
@@ -75,7 +80,7 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
             "user.deleted"
         ]
     );
-    let subjects: Vec<&str> = events.iter().map(|e| e["subjectId"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> = ledger.iter().map(|e| e["subjectId"].as_str().unwrap()).collect();
     let id = |record: &Value| record["id"].as_str().unwrap().to_owned();
     assert_eq!(subjects, [id(&first), id(&second), id(&third), id(&first), id(&third), bob.clone()]);
     let mut previous = ZEROS.to_owned();
@@ -88,7 +93,7 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
         assert_eq!(event["digest"].as_str().unwrap().len(), 64);
         previous = hash.to_owned();
     }
-    assert_eq!(events[0]["occurredAt"], first["consentedAt"]);
+    assert_eq!(ledger[0]["occurredAt"], first["consentedAt"]);
     // Nothing of this log is visible from another environment, nor is the other's log this one's.
     let other = app.other_environment().await;
     for path in ["/consentEvents", "/consentEvents/checkpoints", "/consentEvents/export"] {
@@ -106,7 +111,9 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(theirs["size"], 0, "{theirs}");
+    let their_events = theirs["_embedded"]["consentEvents"].as_array().unwrap();
+    assert!(their_events.iter().all(|e| e["type"] == "scope.text_changed"), "only its own scopes' texts: {theirs}");
+    assert!(their_events.iter().all(|e| !events.iter().any(|ours| ours["subjectId"] == e["subjectId"])));
 }
 
 #[tokio::test]
@@ -166,7 +173,9 @@ async fn an_export_verifies_offline_and_verify_names_the_first_sequence_an_edit_
         records.push(record(&app, &alice, seed_body()).await);
     }
     revoke(&app, &records[0]).await;
-    let checkpoints = checkpointed(&app, 5).await;
+    // After the built-in scopes' text events: four records and a revocation.
+    let base = app.get(&app.env_url("/scopes?limit=1000"), 200).await["size"].as_i64().unwrap();
+    let checkpoints = checkpointed(&app, base + 5).await;
     let jws = checkpoints.last().unwrap()["jws"].as_str().unwrap();
     let header: Value = {
         use base64::Engine;
@@ -182,8 +191,8 @@ async fn an_export_verifies_offline_and_verify_names_the_first_sequence_an_edit_
     let (code, report) = verify(dir.path(), &export(&app).await, &jwks);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["verified"], true);
-    assert_eq!(report["events"], 5);
-    assert_eq!(report["lastCheckpoint"], 5);
+    assert_eq!(report["events"], base + 5);
+    assert_eq!(report["lastCheckpoint"], base + 5);
 
     // Someone with database access adds a scope to the second record.
     let db = sea_orm::Database::connect(&app.settings.store.url).await.unwrap();
@@ -195,7 +204,7 @@ async fn an_export_verifies_offline_and_verify_names_the_first_sequence_an_edit_
     };
     widen(json!(["openid", "email"])).exec(&db).await.unwrap();
     let (code, report) = verify(dir.path(), &export(&app).await, &jwks);
-    assert_eq!((code, &report["brokenAt"]), (1, &json!(2)), "{report}");
+    assert_eq!((code, &report["brokenAt"]), (1, &json!(base + 2)), "{report}");
     widen(json!(["openid"])).exec(&db).await.unwrap();
     assert_eq!(verify(dir.path(), &export(&app).await, &jwks).0, 0, "undoing the edit restores the proof");
 
@@ -203,18 +212,18 @@ async fn an_export_verifies_offline_and_verify_names_the_first_sequence_an_edit_
     let event = |sequence: i64| {
         entities::consent_event::Entity::update_many().filter(entities::consent_event::Column::Sequence.eq(sequence))
     };
-    event(4)
+    event(base + 4)
         .col_expr(entities::consent_event::Column::OccurredAt, Expr::value(chrono::Utc::now()))
         .exec(&db)
         .await
         .unwrap();
     let (code, report) = verify(dir.path(), &export(&app).await, &jwks);
-    assert_eq!((code, &report["brokenAt"]), (1, &json!(4)), "{report}");
+    assert_eq!((code, &report["brokenAt"]), (1, &json!(base + 4)), "{report}");
 
     // The last events removed, links and all: only the signed checkpoint tells.
-    db.execute_unprepared("DELETE FROM consent_events WHERE sequence >= 4").await.unwrap();
+    db.execute_unprepared(&format!("DELETE FROM consent_events WHERE sequence >= {}", base + 4)).await.unwrap();
     let (code, report) = verify(dir.path(), &export(&app).await, &jwks);
-    assert_eq!((code, &report["brokenAt"]), (1, &json!(4)), "removing the last events is found: {report}");
+    assert_eq!((code, &report["brokenAt"]), (1, &json!(base + 4)), "removing the last events is found: {report}");
     assert!(report["reason"].as_str().unwrap().contains("removed"), "{report}");
 
     // A JWKS without the signing key cannot vouch for the checkpoints.

@@ -81,6 +81,8 @@ fn sample(spec: &Value, name: &str, schema: &Value, unique: &str) -> Value {
         "scope" | "scopes" => return json!(["openid"]),
         "application" => return json!({"name": format!("External {unique}")}),
         "loginUrl" | "consentUrl" => return json!("https://login.matrix.example/"),
+        "privacyPolicyUrl" => return json!("https://matrix.example/privacy"),
+        "controllerContact" => return json!("privacy@matrix.example"),
         "user" | "expiresAt" | "browser" | "operatingSystem" | "device" | "grantTypes" | "responseTypes" => {
             return Value::Null;
         }

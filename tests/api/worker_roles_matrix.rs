@@ -21,6 +21,7 @@ const NEEDS: &[(&str, &str)] = &[
     ("consents.totals", READ_CONSENTS_SCOPE),
     ("consents.effective", READ_CONSENTS_SCOPE),
     ("consents.read", READ_CONSENTS_SCOPE),
+    ("consents.receipt", READ_CONSENTS_SCOPE),
     ("consents.revoke", UPDATE_CONSENTS_SCOPE),
     ("consentEvents.list", READ_CONSENTS_SCOPE),
     ("consentEvents.checkpoints", READ_CONSENTS_SCOPE),

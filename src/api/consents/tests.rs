@@ -36,6 +36,7 @@ fn record(full: bool) -> Consent {
         source: if full { ConsentSource::ConsentPage } else { ConsentSource::Api },
         remembered: full,
         revocation: (!full).then(|| Revocation { at: now, by: RevokedBy::Administrator(ApplicationId::new()) }),
+        scope_texts: None,
     }
 }
 

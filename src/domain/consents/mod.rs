@@ -138,6 +138,20 @@ pub struct Consent {
     pub remembered: bool,
     /// Present exactly when `status` is `Revoked`.
     pub revocation: Option<Revocation>,
+    /// The versions of the scope texts the user was shown (hosted consent page); `None` when none
+    /// were kept (the records API, external consent apps, implicit consent).
+    pub scope_texts: Option<Vec<ShownText>>,
+}
+
+/// A version of a scope's text that was shown when consent was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownText {
+    /// The scope string.
+    pub scope: String,
+    /// The scope.
+    pub scope_id: crate::domain::ids::ScopeId,
+    /// The version of its text.
+    pub version: i32,
 }
 
 impl RevokedBy {

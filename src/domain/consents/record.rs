@@ -263,6 +263,7 @@ pub async fn record_consent(
         source: ConsentSource::Api,
         remembered: true,
         revocation: None,
+        scope_texts: None,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)
@@ -287,6 +288,20 @@ pub struct FlowDecision<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The current text versions of the environment's registered scopes among `scopes`.
+async fn shown_texts(
+    store: &Store,
+    env: crate::domain::ids::EnvironmentId,
+    scopes: &[String],
+) -> Result<Vec<super::ShownText>, DomainError> {
+    let registered = store.all_scopes(env).await?;
+    Ok(scopes
+        .iter()
+        .filter_map(|name| registered.iter().find(|s| &s.name == name))
+        .map(|s| super::ShownText { scope: s.name.clone(), scope_id: s.id, version: s.text_version })
+        .collect())
+}
+
 /// Records a flow decision, enriched from the browser's request exactly as the records API enriches
 /// a client's.
 pub async fn record_flow_decision(
@@ -298,6 +313,11 @@ pub async fn record_flow_decision(
     let now = crate::domain::now();
     let detected = enricher.device(context.user_agent.as_deref());
     let app = decision.app;
+    // The hosted consent page showed each registered scope's current text: keep which versions.
+    let scope_texts = match decision.source {
+        ConsentSource::ConsentPage => Some(shown_texts(store, app.environment_id, &decision.scopes).await?),
+        _ => None,
+    };
     let consent = Consent {
         id: ConsentId::new(),
         environment_id: app.environment_id,
@@ -317,6 +337,7 @@ pub async fn record_flow_decision(
         source: decision.source,
         remembered: decision.remembered,
         revocation: None,
+        scope_texts,
     };
     store.insert_consent(&consent).await?;
     Ok(consent)

@@ -29,6 +29,7 @@ fn record(scopes: &[&str], status: ConsentStatus, expires_in: Option<i64>) -> Co
         source: ConsentSource::Api,
         remembered: true,
         revocation: (status == ConsentStatus::Revoked).then_some(Revocation { at: now, by: RevokedBy::Unknown }),
+        scope_texts: None,
     }
 }
 

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::chain::{EventType, NewEvent, instant};
 use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation};
+use crate::domain::scopes::ScopeText;
 
 /// The content of a record's `consent.recorded` event: what was agreed, by whom, to whom, when.
 pub fn recorded(record: &Consent) -> Value {
@@ -33,6 +34,12 @@ pub fn recorded(record: &Consent) -> Value {
             ConsentSource::ConsentApp => "CONSENT_APP",
         },
         "remembered": record.remembered,
+        "scopeTexts": record.scope_texts.as_ref().map(|texts| {
+            texts
+                .iter()
+                .map(|t| json!({"scope": t.scope, "scopeId": t.scope_id.as_uuid(), "version": t.version}))
+                .collect::<Vec<_>>()
+        }),
     })
 }
 
@@ -55,9 +62,25 @@ pub fn expired(record: Uuid, expires_at: chrono::DateTime<chrono::Utc>) -> Value
 pub fn subject_only(kind: EventType, subject: Uuid) -> Value {
     match kind {
         EventType::ApplicationDeleted => json!({"applicationId": subject}),
-        EventType::ScopeTextChanged => json!({"scopeId": subject}),
         _ => json!({"userId": subject}),
     }
+}
+
+/// The content of a `scope.text_changed` event: the new version of the text, in full (scope texts
+/// are the controller's words, not personal data).
+pub fn scope_text(text: &ScopeText) -> Value {
+    json!({
+        "scopeTextId": text.id,
+        "scopeId": text.scope_id.as_uuid(),
+        "version": text.version,
+        "text": text.description,
+        "createdAt": instant(text.created_at),
+    })
+}
+
+/// The `scope.text_changed` event of `text`.
+pub fn scope_text_event(text: &ScopeText) -> NewEvent {
+    NewEvent::new(EventType::ScopeTextChanged, text.created_at, text.id, &scope_text(text))
 }
 
 /// The `consent.recorded` event of `record`.

@@ -15,6 +15,7 @@ use crate::domain::consents::Consent;
 use crate::domain::error::{DomainError, FieldError};
 use crate::domain::ids::EnvironmentId;
 use crate::domain::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::scopes::ScopeText;
 use crate::store::Store;
 
 /// The name of the export format, in its first line.
@@ -104,7 +105,11 @@ pub async fn list_checkpoints(
 
 /// The content `event`'s digest covers, rebuilt from the record it is about (`None` when that
 /// record is not in the ledger).
-pub fn content_of(event: &ChainedEvent, records: &HashMap<Uuid, Consent>) -> Option<Value> {
+pub fn content_of(
+    event: &ChainedEvent,
+    records: &HashMap<Uuid, Consent>,
+    texts: &HashMap<Uuid, ScopeText>,
+) -> Option<Value> {
     let record = records.get(&event.event.subject);
     match event.event.kind {
         EventType::ConsentRecorded => record.map(content::recorded),
@@ -114,6 +119,7 @@ pub fn content_of(event: &ChainedEvent, records: &HashMap<Uuid, Consent>) -> Opt
         EventType::ConsentExpired => {
             record.and_then(|r| r.expires_at).map(|at| content::expired(event.event.subject, at))
         }
+        EventType::ScopeTextChanged => texts.get(&event.event.subject).map(content::scope_text),
         kind => Some(content::subject_only(kind, event.event.subject)),
     }
 }
@@ -203,7 +209,19 @@ impl EventExport {
                 .into_iter()
                 .map(|record| (record.id.as_uuid(), record))
                 .collect();
-            let lines: Vec<Value> = events.iter().map(|e| event_line(e, content_of(e, &records))).collect();
+            let text_ids: Vec<Uuid> = events
+                .iter()
+                .filter(|e| e.event.kind == EventType::ScopeTextChanged)
+                .map(|e| e.event.subject)
+                .collect();
+            let texts: HashMap<Uuid, ScopeText> = self
+                .store
+                .scope_texts_by_ids(self.env, &text_ids)
+                .await?
+                .into_iter()
+                .map(|text| (text.id, text))
+                .collect();
+            let lines: Vec<Value> = events.iter().map(|e| event_line(e, content_of(e, &records, &texts))).collect();
             if !lines.is_empty() {
                 return Ok(Some(lines));
             }

@@ -5,6 +5,7 @@ pub mod chain;
 pub mod checkpoints;
 pub mod content;
 pub mod log;
+pub mod receipt;
 pub mod verify;
 
 pub use chain::{ChainedEvent, EventType, GENESIS, Head, NewEvent};

@@ -176,6 +176,7 @@ mod tests {
             source: ConsentSource::Api,
             remembered: true,
             revocation: None,
+            scope_texts: None,
         };
         ConsentOut::from_parts("http://x/v1/environments/e", super::super::LinkRights::ALL, consent, now)
     }
