@@ -1256,6 +1256,9 @@ def ab_phase(procs: Processes, workdir: Path, results: dict) -> None:
     before = Assent(procs, workdir / "ab-before", f"sqlite://{workdir / 'ab-before' / 'assent.db'}?mode=rwc", "ab-before", before_bin)
     before.bootstrap()
     before.grow_to(int(os.environ.get("BENCH_AB_RECORDS", str(RECORDS))))
+    # The record scenario writes to one user; made before the copy, both builds have it.
+    before.start()
+    before.stop()
     for name in os.listdir(workdir / "ab-before"):
         if name.startswith(("assent.db", "assent.key")):
             shutil.copy2(workdir / "ab-before" / name, workdir / "ab-after" / name)
@@ -1264,6 +1267,7 @@ def ab_phase(procs: Processes, workdir: Path, results: dict) -> None:
         assent.env["ASSENT_PUBLIC_URL"] = public
     after.environment, after.client_id, after.client_secret = before.environment, before.client_id, before.client_secret
     after.sample, after.seeded = before.sample, before.seeded
+    after.writer_user = before.writer_user
     after.ready_seconds = 1200.0
     before.start()
     try:

@@ -48,8 +48,8 @@ pub enum Command {
         /// The NDJSON export file.
         #[arg(long, value_name = "FILE")]
         export: PathBuf,
-        /// The environment's JWKS (`/{envId}/as/jwks`) saved as a file.
-        #[arg(long, value_name = "FILE")]
-        jwks: PathBuf,
+        /// The environment's JWKS: a file, or its URL (`https://…/{envId}/as/jwks`).
+        #[arg(long, value_name = "FILE|URL")]
+        jwks: String,
     },
 }

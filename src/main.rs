@@ -4,6 +4,7 @@ use anyhow::Context;
 use assent::cli::{Cli, Command};
 use assent::config::Config;
 use assent::startup::{Application, bootstrap, seed};
+use assent::verify;
 use clap::Parser;
 
 // glibc malloc showed up as the largest cost under load (lock contention, consolidation).
@@ -14,8 +15,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Verification is offline: no settings, no database, no key file.
-    if let Some(Command::Verify { export, jwks }) = &cli.command {
-        std::process::exit(assent::verify::run(export, jwks));
+    if let Some(Command::Verify { export, jwks }) = cli.command {
+        // On a thread of its own: fetching a JWKS URL blocks, which the async runtime's threads may not.
+        let code = std::thread::spawn(move || assent::verify::run(&export, &jwks)).join().unwrap_or(verify::UNUSABLE);
+        std::process::exit(code);
     }
     let settings = Config::load(cli.config.as_deref())?.validate()?;
     let _telemetry = assent::telemetry::init(settings.log_format, &settings.log_level).map_err(anyhow::Error::msg)?;

@@ -21,13 +21,40 @@ struct Jwks {
     keys: Vec<PublicJwk>,
 }
 
-/// Verifies `export` against the keys in `jwks`; answers the process exit code.
-pub fn run(export: &Path, jwks: &Path) -> i32 {
-    let keys = match std::fs::read(jwks).map_err(|e| e.to_string()).and_then(|bytes| {
+/// Most bytes of a JWKS read from a URL.
+const MAX_JWKS_BYTES: u64 = 1024 * 1024;
+
+/// The bytes of the JWKS at `source`: an http(s) URL (fetched once, redirects not followed, 10 s,
+/// at most 1 MiB) or a file.
+fn jwks_bytes(source: &str) -> Result<Vec<u8>, String> {
+    if !(source.starts_with("https://") || source.starts_with("http://")) {
+        return std::fs::read(source).map_err(|e| e.to_string());
+    }
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client.get(source).send().map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("answered {}", response.status()));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_JWKS_BYTES + 1), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_JWKS_BYTES {
+        return Err("is larger than 1 MiB".into());
+    }
+    Ok(bytes)
+}
+
+/// Verifies `export` against the keys in `jwks` (a file or an http(s) URL); answers the process exit code.
+pub fn run(export: &Path, jwks: &str) -> i32 {
+    let keys = match jwks_bytes(jwks).and_then(|bytes| {
         serde_json::from_slice::<Jwks>(&bytes).map_err(|e| format!("not a JWKS ({{\"keys\": [...]}}): {e}"))
     }) {
         Ok(jwks) => jwks.keys,
-        Err(why) => return unusable(&format!("{}: {why}", jwks.display())),
+        Err(why) => return unusable(&format!("{jwks}: {why}")),
     };
     let file = match std::fs::File::open(export) {
         Ok(file) => file,

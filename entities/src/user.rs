@@ -21,6 +21,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub external_subject: Option<String>,
+    /// When the user's personal data was erased.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM.

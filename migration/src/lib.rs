@@ -19,6 +19,7 @@ mod m20261201_000014_environment_cors_origins;
 mod m20261207_000015_consent_event_log;
 mod m20261207_000016_environment_controller;
 mod m20261207_000017_scope_text_versions;
+mod m20261207_000018_user_erasure;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_consent_event_log::Migration),
             Box::new(m20261207_000016_environment_controller::Migration),
             Box::new(m20261207_000017_scope_text_versions::Migration),
+            Box::new(m20261207_000018_user_erasure::Migration),
         ]
     }
 }

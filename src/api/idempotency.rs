@@ -8,6 +8,7 @@
 //! Keys are per environment. A request counts as "the same" when the same caller (client and
 //! subject of the token) sends the same method, path, `Content-Type` and body.
 
+use crate::domain::proof::chain::hex;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -194,10 +195,6 @@ fn fingerprint(request: &Request, (client, subject): (&str, &str), body: &[u8]) 
 
 fn hex_digest(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn invalid_key() -> ApiError {

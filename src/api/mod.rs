@@ -23,6 +23,7 @@ pub mod routes;
 pub mod scopes;
 pub mod security;
 pub mod types;
+pub mod user_data;
 pub mod users;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -56,6 +57,7 @@ pub enum ApiTags {
 pub type Apis = (
     environments::EnvironmentsApi,
     users::UsersApi,
+    user_data::UserDataApi,
     applications::ApplicationsApi,
     consents::ConsentsApi,
     consents::ConsentTotalsApi,
@@ -73,6 +75,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
         (
             environments::EnvironmentsApi,
             users::UsersApi,
+            user_data::UserDataApi,
             applications::ApplicationsApi,
             consents::ConsentsApi,
             consents::ConsentTotalsApi,

@@ -145,7 +145,7 @@ pub struct UserOut {
 }
 
 impl UserOut {
-    fn new(state: &AppState, user: User) -> Self {
+    pub(crate) fn new(state: &AppState, user: User) -> Self {
         let env_url = state.url(&format!("/v1/environments/{}", user.environment_id));
         Self {
             links: UserLinks {

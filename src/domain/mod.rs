@@ -15,6 +15,7 @@ pub mod scopes;
 pub mod subjects;
 pub mod text;
 pub mod tokens;
+pub mod user_data;
 pub mod users;
 
 /// `at` moved on by `by`; an error where chrono's `+` would panic (beyond the year 262143).

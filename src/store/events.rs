@@ -143,7 +143,7 @@ pub(super) fn by_environment(
     groups.into_iter().collect()
 }
 
-fn to_chained(row: consent_event::Model) -> Result<ChainedEvent, StoreError> {
+pub(super) fn to_chained(row: consent_event::Model) -> Result<ChainedEvent, StoreError> {
     let kind = EventType::from_name(&row.event_type)
         .ok_or_else(|| StoreError::Database(format!("event {} has an unknown type", row.sequence)))?;
     Ok(ChainedEvent {

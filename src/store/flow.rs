@@ -43,7 +43,7 @@ pub struct StoredChallenge {
     pub completed: bool,
 }
 
-fn session_from(row: browser_session::Model) -> BrowserSession {
+pub(super) fn session_from(row: browser_session::Model) -> BrowserSession {
     BrowserSession {
         id: SessionId::from_uuid(row.id),
         user_id: row.user_id.map(UserId::from_uuid),

@@ -19,7 +19,7 @@ pub(super) fn claims_to(claims: &Option<Claims>) -> Option<String> {
     claims.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string())
 }
 
-fn grant_from(row: grant::Model) -> Result<Grant, StoreError> {
+pub(super) fn grant_from(row: grant::Model) -> Result<Grant, StoreError> {
     let scopes: Vec<String> = serde_json::from_value(row.scopes.clone())
         .map_err(|_| StoreError::Database(format!("grant {} has an invalid scope list", row.id)))?;
     Ok(Grant {

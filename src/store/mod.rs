@@ -5,9 +5,11 @@ mod catalog;
 mod checkpoints;
 mod consent_filter;
 mod consent_revocations;
+mod consent_rows;
 mod consent_totals;
 mod consents;
 mod environments;
+mod erasure;
 mod error;
 mod events;
 mod flow;
@@ -23,6 +25,7 @@ mod scopes;
 mod sqlite_reads;
 mod sqlite_writes;
 mod stats;
+mod user_data;
 mod users;
 mod writer;
 mod writes;
@@ -187,6 +190,8 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(busy)
                     .create_if_missing(true)
+                    // Erased personal data is overwritten, not left in freed space (see `erasure`).
+                    .pragma("secure_delete", "ON")
             });
         }
         let setup_lock = if is_postgres { None } else { sqlite_setup_lock(&settings.url).await? };

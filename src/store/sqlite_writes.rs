@@ -55,7 +55,9 @@ impl SqliteWrites {
         connection.set_prepared_statement_cache_capacity(128);
         // As the sqlx pool: WAL, every commit durable, foreign keys enforced.
         connection
-            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+            )
             .map_err(failed)?;
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()

@@ -66,6 +66,7 @@ impl Store {
             created_at: u.created_at,
             updated_at: u.updated_at,
             external_subject: u.external_subject.clone(),
+            erased_at: None,
         }
         .into_active_model()
         .insert(&self.db)
@@ -203,15 +204,17 @@ impl Store {
         }
         let revocation = Revocation { at: now, by: RevokedBy::UserDeleted(id) };
         revoke_consents_of(&tx, env, ConsentsOf::User(id), revocation).await?;
+        super::erasure::erase_personal_data_of(&tx, env, id, now).await?;
         tx.commit().await?;
         self.ended();
+        self.compact_after_erasure().await;
         Ok(())
     }
 }
 
 /// Ends what a user's sign-ins and grants left standing: grants (with their refresh and access
 /// tokens) and browser sessions.
-async fn end_everything_of(
+pub(super) async fn end_everything_of(
     db: &impl ConnectionTrait,
     env: EnvironmentId,
     id: UserId,

@@ -34,6 +34,7 @@ mod limits;
 mod node_project;
 mod openapi_spec;
 mod ops;
+mod proof_erasure;
 mod proof_events;
 mod proof_receipts;
 mod real_browser;

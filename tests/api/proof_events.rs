@@ -16,7 +16,7 @@ use crate::helpers::{Answer, TestApp};
 const ZEROS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Every event of the environment, following `next` links `limit` at a time.
-async fn all_events(app: &TestApp, limit: u32) -> Vec<Value> {
+pub(crate) async fn all_events(app: &TestApp, limit: u32) -> Vec<Value> {
     let mut url = app.env_url(&format!("/consentEvents?limit={limit}"));
     let mut events = Vec::new();
     loop {
@@ -31,7 +31,7 @@ async fn all_events(app: &TestApp, limit: u32) -> Vec<Value> {
     }
 }
 
-async fn revoke(app: &TestApp, consent: &Value) {
+pub(crate) async fn revoke(app: &TestApp, consent: &Value) {
     let href = consent["_links"]["consent.revoke"]["href"].as_str().unwrap();
     let answer = app
         .client
@@ -60,7 +60,7 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
     revoke(&app, &first).await;
     // Revoking again changes nothing, so it appends nothing.
     revoke(&app, &first).await;
-    // Deleting Bob revokes his accepted record (an event) and is an event itself.
+    // Deleting Bob revokes his accepted record (an event), is an event itself, and erases his data (another).
     app.call(Method::DELETE, &app.env_url(&format!("/users/{bob}")), None, 204).await;
 
     let events = all_events(&app, 2).await;
@@ -77,12 +77,13 @@ async fn every_ledger_change_is_appended_in_order_each_event_chained_to_the_one_
             "consent.recorded",
             "consent.revoked",
             "consent.revoked",
-            "user.deleted"
+            "user.deleted",
+            "user.erased"
         ]
     );
     let subjects: Vec<&str> = ledger.iter().map(|e| e["subjectId"].as_str().unwrap()).collect();
     let id = |record: &Value| record["id"].as_str().unwrap().to_owned();
-    assert_eq!(subjects, [id(&first), id(&second), id(&third), id(&first), id(&third), bob.clone()]);
+    assert_eq!(subjects, [id(&first), id(&second), id(&third), id(&first), id(&third), bob.clone(), bob.clone()]);
     let mut previous = ZEROS.to_owned();
     for (n, event) in events.iter().enumerate() {
         assert_eq!(event["sequence"], json!(n + 1));
@@ -126,25 +127,30 @@ async fn a_malformed_cursor_or_limit_is_a_clear_error() {
 }
 
 /// Runs `assent verify` on `export` with `jwks`; answers its exit code and its JSON report.
-fn verify(dir: &std::path::Path, export: &str, jwks: &Value) -> (i32, Value) {
-    let export_file = dir.join("events.ndjson");
+pub(crate) fn verify(dir: &std::path::Path, export: &str, jwks: &Value) -> (i32, Value) {
     let jwks_file = dir.join("jwks.json");
-    std::fs::write(&export_file, export).unwrap();
     std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+    verify_against(dir, export, jwks_file.to_str().unwrap())
+}
+
+/// Runs `assent verify` on `export` with `--jwks jwks` (a file or a URL); answers its exit code and report.
+pub(crate) fn verify_against(dir: &std::path::Path, export: &str, jwks: &str) -> (i32, Value) {
+    let export_file = dir.join("events.ndjson");
+    std::fs::write(&export_file, export).unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
         .env_clear()
         .arg("verify")
         .arg("--export")
         .arg(&export_file)
         .arg("--jwks")
-        .arg(&jwks_file)
+        .arg(jwks)
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     (output.status.code().unwrap_or(-1), report)
 }
 
-async fn export(app: &TestApp) -> String {
+pub(crate) async fn export(app: &TestApp) -> String {
     let answer = app.client.get(app.env_url("/consentEvents/export")).bearer_auth(&app.token).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.headers()["content-type"], "application/x-ndjson");
@@ -152,7 +158,7 @@ async fn export(app: &TestApp) -> String {
 }
 
 /// Waits until a signed checkpoint covers `sequence`; answers the checkpoints.
-async fn checkpointed(app: &TestApp, sequence: i64) -> Vec<Value> {
+pub(crate) async fn checkpointed(app: &TestApp, sequence: i64) -> Vec<Value> {
     for _ in 0..100 {
         let page = app.get(&app.env_url("/consentEvents/checkpoints?limit=1000"), 200).await;
         let checkpoints = page["_embedded"]["checkpoints"].as_array().unwrap().clone();
@@ -193,6 +199,14 @@ async fn an_export_verifies_offline_and_verify_names_the_first_sequence_an_edit_
     assert_eq!(report["verified"], true);
     assert_eq!(report["events"], base + 5);
     assert_eq!(report["lastCheckpoint"], base + 5);
+    // The same with the JWKS fetched from its URL.
+    let jwks_url = format!("{}/{}/as/jwks", app.base, app.env_id);
+    let from_url = tokio::task::spawn_blocking({
+        let (dir, export) = (dir.path().to_owned(), export(&app).await);
+        move || verify_against(&dir, &export, &jwks_url)
+    });
+    let (code, report) = from_url.await.unwrap();
+    assert_eq!((code, &report["verified"]), (0, &json!(true)), "{report}");
 
     // Someone with database access adds a scope to the second record.
     let db = sea_orm::Database::connect(&app.settings.store.url).await.unwrap();

@@ -154,6 +154,28 @@ pub struct ShownText {
     pub version: i32,
 }
 
+impl ConsentSource {
+    /// The source's name, as stored and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsentSource::Api => "API",
+            ConsentSource::ConsentPage => "CONSENT_PAGE",
+            ConsentSource::Implicit => "IMPLICIT",
+            ConsentSource::ConsentApp => "CONSENT_APP",
+        }
+    }
+}
+
+impl ApplicationKind {
+    /// The kind's name, as stored and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApplicationKind::PingOne => "PINGONE",
+            ApplicationKind::External => "EXTERNAL",
+        }
+    }
+}
+
 impl RevokedBy {
     /// The cause's name (the API's `revokedBy.type`) and the id of who revoked, when known.
     pub fn parts(self) -> (&'static str, Option<uuid::Uuid>) {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::chain::{EventType, NewEvent, instant};
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, ConsentStatus, Revocation};
+use crate::domain::consents::{Consent, ConsentStatus, Revocation};
 use crate::domain::scopes::ScopeText;
 
 /// The content of a record's `consent.recorded` event: what was agreed, by whom, to whom, when.
@@ -15,10 +15,7 @@ pub fn recorded(record: &Consent) -> Value {
         "userId": record.user_id.as_uuid(),
         "applicationId": record.application_id.as_uuid(),
         "applicationName": record.application_name,
-        "applicationType": match record.application_kind {
-            ApplicationKind::PingOne => "PINGONE",
-            ApplicationKind::External => "EXTERNAL",
-        },
+        "applicationType": record.application_kind.name(),
         "scopes": record.scopes,
         // As recorded: only accepted records are ever revoked, and that is an event of its own.
         "status": match record.status {
@@ -27,12 +24,7 @@ pub fn recorded(record: &Consent) -> Value {
         },
         "consentedAt": instant(record.consented_at),
         "expiresAt": record.expires_at.map(instant),
-        "source": match record.source {
-            ConsentSource::Api => "API",
-            ConsentSource::ConsentPage => "CONSENT_PAGE",
-            ConsentSource::Implicit => "IMPLICIT",
-            ConsentSource::ConsentApp => "CONSENT_APP",
-        },
+        "source": record.source.name(),
         "remembered": record.remembered,
         "scopeTexts": record.scope_texts.as_ref().map(|texts| {
             texts

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::chain::{EventType, instant};
 use crate::auth::tokens::TokenService;
-use crate::domain::consents::{ApplicationKind, Consent, ConsentSource, EffectiveStatus};
+use crate::domain::consents::{Consent, EffectiveStatus};
 use crate::domain::environments::Environment;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{ConsentId, EnvironmentId, UserId};
@@ -117,15 +117,6 @@ pub struct ReceiptClaims {
     pub ledger: Vec<LedgerEntry>,
 }
 
-fn method(source: ConsentSource) -> &'static str {
-    match source {
-        ConsentSource::Api => "API",
-        ConsentSource::ConsentPage => "CONSENT_PAGE",
-        ConsentSource::Implicit => "IMPLICIT",
-        ConsentSource::ConsentApp => "CONSENT_APP",
-    }
-}
-
 fn status(record: &Consent, at: DateTime<Utc>) -> &'static str {
     match record.status_at(at) {
         EffectiveStatus::Accepted => "ACCEPTED",
@@ -162,7 +153,7 @@ pub fn claims(
         policy_url: controller.privacy_policy_url.clone(),
         pii_principal_id: record.user_id.to_string(),
         record_id: record.id.to_string(),
-        collection_method: method(record.source),
+        collection_method: record.source.name(),
         consent_timestamp: record.consented_at.timestamp(),
         consented_at: instant(record.consented_at),
         expires_at: record.expires_at.map(instant),
@@ -172,10 +163,7 @@ pub fn claims(
         services: vec![Service {
             service: record.application_name.clone(),
             service_id: record.application_id.to_string(),
-            application_type: match record.application_kind {
-                ApplicationKind::PingOne => "PINGONE",
-                ApplicationKind::External => "EXTERNAL",
-            },
+            application_type: record.application_kind.name(),
             purposes,
         }],
         ledger,
