@@ -35,7 +35,7 @@ impl Store {
     /// Appends many records, and their events, in one transaction (one commit, one fsync).
     pub async fn insert_consents(&self, batch: &[Consent]) -> Result<(), StoreError> {
         let events: Vec<_> = batch.iter().map(recorded_event).collect();
-        insert_consents(&self.db, &self.counters, batch, &events).await
+        insert_consents(&self.db, &self.counters, batch, &events, None).await
     }
 
     /// The stable id of an external application named `name`, created on first use.
@@ -253,12 +253,14 @@ pub(super) fn insert_statements(backend: DbBackend, batch: &[Consent]) -> Vec<St
     statements
 }
 
-/// Appends records and their events (`events[n]` is `batch[n]`'s) in one transaction of the pool.
+/// Appends records and their events (`events[n]` is `batch[n]`'s) in one transaction of the pool;
+/// with `heads`, the chain heads this node last moved are tried first (see [`super::events::ChainHeads`]).
 pub(super) async fn insert_consents(
     db: &DatabaseConnection,
     counters: &Counters,
     batch: &[Consent],
     events: &[NewEvent],
+    heads: Option<&super::events::ChainHeads>,
 ) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
@@ -270,7 +272,12 @@ pub(super) async fn insert_consents(
     }
     let groups = super::events::by_environment(batch.iter().map(|r| r.environment_id).zip(events.iter().cloned()));
     for (env, events) in groups {
-        super::events::append(&tx, env, events).await?;
+        match heads {
+            Some(heads) => super::events::append_after_known_head(&tx, heads, env, events).await?,
+            None => {
+                super::events::append(&tx, env, events).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(())

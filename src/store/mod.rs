@@ -218,7 +218,7 @@ impl Store {
         // Records are committed in groups on both backends: one commit (one fsync) for many.
         let sink = match &writes {
             Some(thread) => writer::Sink::Thread(thread.clone()),
-            None => writer::Sink::Pool(db.clone()),
+            None => writer::Sink::Pool(db.clone(), Arc::new(events::ChainHeads::default())),
         };
         let writer = Arc::new(writer::ConsentWriter::spawn(sink, counters.clone()));
         let reads = match sqlite_file(&settings.url) {

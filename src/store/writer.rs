@@ -61,8 +61,9 @@ impl Rooms {
 pub(crate) enum Sink {
     /// SQLite's write thread (a SQLite file).
     Thread(Arc<super::sqlite_writes::SqliteWrites>),
-    /// The pool (PostgreSQL, an in-memory SQLite database).
-    Pool(DatabaseConnection),
+    /// The pool (PostgreSQL, an in-memory SQLite database), and the event chain heads this writer
+    /// last moved.
+    Pool(DatabaseConnection, Arc<super::events::ChainHeads>),
 }
 
 impl Sink {
@@ -78,7 +79,7 @@ impl Sink {
                 thread.run_then(statements, Some(then)).await?;
                 Ok(())
             }
-            Sink::Pool(db) => super::consents::insert_consents(db, counters, records, events).await,
+            Sink::Pool(db, heads) => super::consents::insert_consents(db, counters, records, events, Some(heads)).await,
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::helpers::{Answer, TestApp};
 
 /// Most statements each path may take, warm.
 const BUDGETS: [(&str, u64); 8] = [
-    // 5, and the event chain: lock its head, append the event, move the head (per environment per group).
+    // 5, and the event chain: lock its head, append the event, move the head (per environment per
+    // group; on PostgreSQL one statement while this node's remembered head is current: 6).
     ("record", 8),
     ("read", 1),
     ("list", 2),

@@ -245,3 +245,34 @@ async fn a_secret_rotated_on_one_node_stops_working_on_the_other_within_the_cach
     }
     assert_eq!(status(&b, new).await, 200);
 }
+
+/// Both nodes record into one environment at once: each remembers the chain head it last moved,
+/// finds it moved by the other, and falls back to locking it. The log stays one chain: every
+/// sequence once, each event linked to the one before.
+#[tokio::test]
+async fn records_from_two_nodes_at_once_make_one_unbroken_event_chain() {
+    let Pair { a, b, env, client_id, secret, _database } = two_nodes().await;
+    let client = reqwest::Client::new();
+    let token = token_from(&client, &a, &env, &client_id, &secret).await;
+    let url = |node: &Node, path: &str| format!("{}/v1/environments/{env}{path}", node.base);
+    let user =
+        call_with(&client, &token, Method::POST, &url(&a, "/users"), Some(json!({"username":"chained"})), 201).await;
+    let consents = format!("/users/{}/oauthConsents", user["id"].as_str().unwrap());
+    let body = json!({"application":{"name":"Both"},"scope":["openid"],"status":"ACCEPTED"});
+    let targets: Vec<String> = (0..40).map(|n| url(if n % 2 == 0 { &a } else { &b }, &consents)).collect();
+    let requests =
+        targets.iter().map(|target| call_with(&client, &token, Method::POST, target, Some(body.clone()), 201));
+    let recorded = futures::future::join_all(requests).await;
+    let events = call_with(&client, &token, Method::GET, &url(&b, "/consentEvents?limit=1000"), None, 200).await;
+    let events = events["_embedded"]["consentEvents"].as_array().unwrap();
+    let mut previous = "0".repeat(64);
+    for (n, event) in events.iter().enumerate() {
+        assert_eq!(event["sequence"], json!(n + 1));
+        assert_eq!(event["previousHash"], json!(previous), "event {} follows the one before", n + 1);
+        previous = event["hash"].as_str().unwrap().to_owned();
+    }
+    for record in &recorded {
+        let about = events.iter().filter(|e| e["subjectId"] == record["id"]).count();
+        assert_eq!(about, 1, "each record has exactly one consent.recorded event");
+    }
+}
