@@ -1,7 +1,7 @@
 //! The hosted account page, `/{envId}/myaccount`: a user sees the applications with access to their
 //! account and removes one; that application's tokens end at once while the others keep working.
-//! In headless Chromium (screenshots `target/account-page.png`, at a phone's width, and
-//! `target/account-page-removed.png`), and over plain HTTP for its protections.
+//! In headless Chromium (screenshots `target/account-page.png`, at a phone's width,
+//! `target/account-page-removed.png` and `target/account-page-history.png`), and over plain HTTP for its protections.
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
@@ -37,6 +37,16 @@ async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_e
     let printer_tokens = tokens(&app, &printer, &app.browser(), "openid invoices:read invoices:write", None).await;
     let calendar_tokens = tokens(&app, &calendar, &app.browser(), "openid email", None).await;
 
+    // The scope's text changes after the user consented: the history shows what they were shown.
+    let scopes = app.get(&app.env_url("/scopes?limit=1000"), 200).await;
+    let write =
+        scopes["_embedded"]["scopes"].as_array().unwrap().iter().find(|s| s["name"] == "invoices:write").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let reworded = json!({"name": "invoices:write", "consent": "REQUIRED", "description": "Send invoices as you"});
+    app.call(reqwest::Method::PUT, &app.env_url(&format!("/scopes/{write}")), Some(reworded), 200).await;
+
     let account = format!("{}/{}/myaccount", app.base, app.env_id);
     let outcome = async {
         browser.goto(&account).await?;
@@ -55,7 +65,7 @@ async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_e
         };
         assert_eq!(names, ["My Account", "Team Calendar", "Invoice Printer"], "newest grant first");
         let page = browser.source().await?;
-        assert!(page.contains("Use your invoices (invoices:write)"), "scopes by their consent-page descriptions");
+        assert!(page.contains("Send invoices as you"), "scopes by their consent-page descriptions, as they read today");
         assert!(page.contains("Chrome on"), "where it was granted: {page}");
         assert!(!page.contains("<script"), "no JavaScript");
         save_screenshot("account-page.png", &browser.screenshot().await?);
@@ -67,6 +77,7 @@ async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_e
         // History: every decision, the printer's now REVOKED.
         browser.goto(&format!("{account}/history")).await?;
         let history = text_of(&browser, "ol.history").await?;
+        save_screenshot("account-page-history.png", &browser.screenshot().await?);
         Ok::<_, fantoccini::error::CmdError>((confirmed, history))
     }
     .await;
@@ -74,6 +85,11 @@ async fn a_user_removes_one_apps_access_on_the_hosted_page_and_only_its_tokens_e
     let (confirmed, history) = outcome.expect("the browser went through the account page");
     assert!(confirmed.contains("Invoice Printer no longer has access"), "{confirmed}");
     assert!(history.contains("Invoice Printer: REVOKED"), "{history}");
+    assert!(
+        history.contains("You were shown: “Use your invoices (invoices:read)”; “Use your invoices (invoices:write)”"),
+        "{history}"
+    );
+    assert!(!history.contains("Send invoices as you"), "the text as it was, not as it is: {history}");
     assert!(history.contains("Team Calendar: ACCEPTED"), "{history}");
 
     // The printer's tokens ended at once; the calendar's still work.

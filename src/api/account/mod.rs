@@ -175,7 +175,12 @@ pub async fn history(state: Data<&AppState>, request: &Request, Path(env_id): Pa
     let link = |cursor: &str| format!("{}?cursor={}", urls.history, super::types::urlencode(cursor));
     let newer = page.prev_cursor.as_deref().map(link);
     let older = page.next_cursor.as_deref().map(link);
-    let records = views::record_views(&page.items, chrono::Utc::now());
+    // The texts each decision was shown, as they were then.
+    let texts = match crate::domain::proof::receipt::shown_texts(&state.store, env, &page.items).await {
+        Ok(texts) => texts,
+        Err(error) => return page_failure(error),
+    };
+    let records = views::record_views(&page.items, &texts, chrono::Utc::now());
     Ok(views::history_page(&urls, &records, newer.as_deref(), older.as_deref()))
 }
 

@@ -45,6 +45,8 @@ pub struct RecordView {
     pub status: &'static str,
     /// The scopes, space-separated.
     pub scopes: String,
+    /// The texts shown on the consent page for its scopes, as they were then (when kept).
+    pub texts: Vec<String>,
     /// When it was made.
     pub when: String,
     /// Browser, operating system and city, when known.
@@ -141,7 +143,11 @@ pub fn app_views(
 }
 
 /// The history's rows, as read at `now`.
-pub fn record_views(records: &[Consent], now: DateTime<Utc>) -> Vec<RecordView> {
+pub fn record_views(
+    records: &[Consent],
+    texts: &std::collections::HashMap<(crate::domain::ids::ScopeId, i32), Option<String>>,
+    now: DateTime<Utc>,
+) -> Vec<RecordView> {
     records
         .iter()
         .map(|record| RecordView {
@@ -153,6 +159,10 @@ pub fn record_views(records: &[Consent], now: DateTime<Utc>) -> Vec<RecordView> 
                 EffectiveStatus::Expired => "EXPIRED",
             },
             scopes: record.scopes.join(" "),
+            texts: crate::domain::proof::receipt::purposes_of(record, texts)
+                .into_iter()
+                .filter_map(|purpose| purpose.text)
+                .collect(),
             when: when(record.consented_at),
             from: from(record),
         })

@@ -288,7 +288,8 @@ pub struct FlowDecision<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The current text versions of the environment's registered scopes among `scopes`.
+/// The current text versions of the environment's registered scopes among `scopes` that the
+/// consent page shows (implicit scopes are granted without being shown).
 async fn shown_texts(
     store: &Store,
     env: crate::domain::ids::EnvironmentId,
@@ -298,6 +299,7 @@ async fn shown_texts(
     Ok(scopes
         .iter()
         .filter_map(|name| registered.iter().find(|s| &s.name == name))
+        .filter(|s| s.consent != crate::domain::scopes::ConsentPolicy::Implicit)
         .map(|s| super::ShownText { scope: s.name.clone(), scope_id: s.id, version: s.text_version })
         .collect())
 }

@@ -2,6 +2,8 @@
 //! Consent Receipt v1.1 and ISO/IEC TS 27560 that apply, tied to the record's place in the event
 //! chain. Anyone holding the environment's public JWKS can check one offline.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -10,7 +12,7 @@ use crate::auth::tokens::TokenService;
 use crate::domain::consents::{Consent, EffectiveStatus};
 use crate::domain::environments::Environment;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ConsentId, EnvironmentId, UserId};
+use crate::domain::ids::{ConsentId, EnvironmentId, ScopeId, UserId};
 use crate::store::Store;
 
 /// The JWS `typ` of a receipt.
@@ -170,24 +172,37 @@ pub fn claims(
     }
 }
 
-/// Each scope of `record` with the text shown for it, when the record kept which version that was.
-async fn purposes(store: &Store, env: EnvironmentId, record: &Consent) -> Result<Vec<Purpose>, DomainError> {
-    let shown = record.scope_texts.as_deref().unwrap_or_default();
-    let wanted: Vec<_> = shown.iter().map(|t| (t.scope_id, t.version)).collect();
+/// The texts `records` were given on, by scope and version: one query for them all.
+pub async fn shown_texts(
+    store: &Store,
+    env: EnvironmentId,
+    records: &[Consent],
+) -> Result<HashMap<(ScopeId, i32), Option<String>>, DomainError> {
+    let wanted: Vec<_> = records
+        .iter()
+        .flat_map(|r| r.scope_texts.as_deref().unwrap_or_default())
+        .map(|t| (t.scope_id, t.version))
+        .collect();
     let texts = store.scope_texts_at(env, &wanted).await?;
-    Ok(record
+    Ok(texts.into_iter().map(|t| ((t.scope_id, t.version), t.description)).collect())
+}
+
+/// Each scope of `record` with the text shown for it (from `texts`, see [`shown_texts`]), when the
+/// record kept which version that was.
+pub fn purposes_of(record: &Consent, texts: &HashMap<(ScopeId, i32), Option<String>>) -> Vec<Purpose> {
+    let shown = record.scope_texts.as_deref().unwrap_or_default();
+    record
         .scopes
         .iter()
         .map(|scope| {
             let version = shown.iter().find(|t| &t.scope == scope);
-            let text = version.and_then(|v| texts.iter().find(|t| t.scope_id == v.scope_id && t.version == v.version));
             Purpose {
                 scope: scope.clone(),
-                text: text.and_then(|t| t.description.clone()),
+                text: version.and_then(|v| texts.get(&(v.scope_id, v.version)).cloned().flatten()),
                 text_version: version.map(|v| v.version),
             }
         })
-        .collect())
+        .collect()
 }
 
 /// A signed receipt (compact JWS, ES256, `typ` [`RECEIPT_TYP`]) for one record of `user`.
@@ -212,7 +227,8 @@ pub async fn issue_receipt(
             "This record was made before the event log began, so no receipt can tie it to the chain.".into(),
         ));
     }
-    let purposes = purposes(store, env, &record).await?;
+    let texts = shown_texts(store, env, std::slice::from_ref(&record)).await?;
+    let purposes = purposes_of(&record, &texts);
     let claims = claims(tokens.issuer(env), &environment, &record, purposes, ledger, crate::domain::now());
     Ok(tokens.sign_typed(env, RECEIPT_TYP, &claims).await?.0)
 }
