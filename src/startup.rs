@@ -58,6 +58,7 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         limiters,
         code_lifetime: settings.code_lifetime,
         pending_lifetime: settings.challenge_lifetime,
+        webhook_destinations: settings.webhook_destinations,
     })
 }
 

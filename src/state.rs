@@ -28,6 +28,8 @@ pub struct AppState {
     pub code_lifetime: chrono::Duration,
     /// How long login and consent pages and external challenges stay valid.
     pub pending_lifetime: chrono::Duration,
+    /// Which webhook destinations are allowed.
+    pub webhook_destinations: crate::domain::subscriptions::DestinationPolicy,
 }
 
 impl AppState {

@@ -23,3 +23,4 @@ pub mod scope;
 pub mod scope_text;
 pub mod signing_key;
 pub mod user;
+pub mod webhook_subscription;

@@ -20,6 +20,7 @@ mod m20261207_000015_consent_event_log;
 mod m20261207_000016_environment_controller;
 mod m20261207_000017_scope_text_versions;
 mod m20261207_000018_user_erasure;
+mod m20261207_000019_webhook_subscriptions;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_environment_controller::Migration),
             Box::new(m20261207_000017_scope_text_versions::Migration),
             Box::new(m20261207_000018_user_erasure::Migration),
+            Box::new(m20261207_000019_webhook_subscriptions::Migration),
         ]
     }
 }

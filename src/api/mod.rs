@@ -22,6 +22,7 @@ pub mod receipts;
 pub mod routes;
 pub mod scopes;
 pub mod security;
+pub mod subscriptions;
 pub mod types;
 pub mod user_data;
 pub mod users;
@@ -64,6 +65,7 @@ pub type Apis = (
     scopes::ScopesApi,
     events::ConsentEventsApi,
     receipts::ReceiptsApi,
+    subscriptions::SubscriptionsApi,
     oauth::OAuthApi,
     flow::ConsentDecisionApi,
     discovery::DiscoveryApi,
@@ -82,6 +84,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             scopes::ScopesApi,
             events::ConsentEventsApi,
             receipts::ReceiptsApi,
+            subscriptions::SubscriptionsApi,
             oauth::OAuthApi,
             flow::ConsentDecisionApi,
             discovery::DiscoveryApi,

@@ -104,6 +104,9 @@ pub struct Config {
     /// `ASSENT_CHECKPOINT_INTERVAL_MS`: sign one at least this often while events are appended
     /// (100 ms to one day).
     pub checkpoint_interval_ms: u64,
+    /// `ASSENT_WEBHOOK_ALLOW_PRIVATE`: `true` lets webhook subscriptions use http and addresses on
+    /// loopback, private and link-local networks (tests, labs); never in production.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Config {
@@ -144,6 +147,7 @@ impl Default for Config {
             metrics: true,
             checkpoint_every_events: 1000,
             checkpoint_interval_ms: 60_000,
+            webhook_allow_private: false,
         }
     }
 }
@@ -197,6 +201,8 @@ pub struct Settings {
     pub metrics: bool,
     /// When checkpoints of the event chains are signed.
     pub checkpoints: crate::domain::proof::checkpoints::CheckpointPolicy,
+    /// Which webhook destinations are allowed.
+    pub webhook_destinations: crate::domain::subscriptions::DestinationPolicy,
 }
 
 /// A configuration problem, naming the setting.
@@ -364,6 +370,9 @@ impl Config {
             checkpoints: crate::domain::proof::checkpoints::CheckpointPolicy {
                 every_events: self.checkpoint_every_events,
                 every: Duration::from_millis(self.checkpoint_interval_ms),
+            },
+            webhook_destinations: crate::domain::subscriptions::DestinationPolicy {
+                allow_private: self.webhook_allow_private,
             },
         })
     }

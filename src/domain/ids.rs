@@ -76,3 +76,7 @@ id_type!(
     /// Identifies a grant: what one authorization gave one client, with its tokens.
     GrantId
 );
+id_type!(
+    /// Identifies a webhook subscription within an environment.
+    SubscriptionId
+);

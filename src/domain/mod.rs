@@ -13,6 +13,7 @@ pub mod paging;
 pub mod proof;
 pub mod scopes;
 pub mod subjects;
+pub mod subscriptions;
 pub mod text;
 pub mod tokens;
 pub mod user_data;

@@ -25,6 +25,7 @@ mod scopes;
 mod sqlite_reads;
 mod sqlite_writes;
 mod stats;
+mod subscriptions;
 mod user_data;
 mod users;
 mod writer;

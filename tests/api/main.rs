@@ -44,6 +44,7 @@ mod slow_clients;
 mod spec_conformance;
 mod sqlite_migrations;
 mod statements;
+mod subscriptions;
 mod tenancy;
 mod tenancy_matrix;
 mod tokens;
