@@ -11,7 +11,7 @@ use super::types::{CollectionLinks, Link, PageParts, Timestamp, forward_links, p
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::ScopeId;
 use crate::domain::paging::PageRequest;
-use crate::domain::proof::log::{EventsRequest, encode_cursor};
+use crate::domain::proof::log::EventsRequest;
 use crate::domain::scopes::{self, ConsentPolicy, Scope, ScopeDraft};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -289,14 +289,11 @@ impl ScopesApi {
         let env = admin_env(&auth, &env_id)?;
         let id = resource_id(&scope_id, ScopeId::parse)?;
         let request = EventsRequest::parse(limit.0, cursor.0.as_deref())?;
-        let before = (request.after > 0).then(|| i32::try_from(request.after).unwrap_or(i32::MAX));
-        let mut versions = scopes::scope_text_versions(&state.store, env, id, before, request.limit + 1).await?;
-        let more = versions.len() as u64 > request.limit;
-        versions.truncate(request.limit as usize);
-        let next = if more { versions.last().map(|v| encode_cursor(i64::from(v.version))) } else { None };
+        let page = scopes::scope_text_versions(&state.store, env, id, request).await?;
         let base = state.url(&format!("/v1/environments/{env}/scopes/{id}/versions"));
-        let links = forward_links(&base, request.limit, cursor.0.as_deref(), next.as_deref());
-        let versions: Vec<ScopeVersionOut> = versions
+        let links = forward_links(&base, request.limit, cursor.0.as_deref(), page.next_cursor.as_deref());
+        let versions: Vec<ScopeVersionOut> = page
+            .items
             .into_iter()
             .map(|v| ScopeVersionOut {
                 version: v.version,

@@ -1,5 +1,6 @@
 //! Scopes an environment's applications may request, each with a consent policy (as Okta configures it).
 
+use super::proof::log::{EventsRequest, SequencePage};
 use chrono::{DateTime, Utc};
 
 use super::error::{DomainError, FieldError, Validator};
@@ -126,16 +127,18 @@ impl ScopeText {
     }
 }
 
-/// The versions of a scope's text, newest first, older than version `before` (all when `None`).
+/// A page of the versions of a scope's text, newest first; the request's cursor names the version
+/// the page starts below.
 pub async fn scope_text_versions(
     store: &Store,
     env: EnvironmentId,
     id: ScopeId,
-    before: Option<i32>,
-    limit: u64,
-) -> Result<Vec<ScopeText>, DomainError> {
+    request: EventsRequest,
+) -> Result<SequencePage<ScopeText>, DomainError> {
     store.get_scope(env, id).await?;
-    Ok(store.scope_text_versions(env, id, before, limit).await?)
+    let before = (request.after > 0).then(|| i32::try_from(request.after).unwrap_or(i32::MAX));
+    let versions = store.scope_text_versions(env, id, before, request.limit + 1).await?;
+    Ok(SequencePage::of(versions, request, |v| i64::from(v.version)))
 }
 
 /// Scope strings are RFC 6749 §3.3 `scope-token`s: printable ASCII without space, `"` or `\`.

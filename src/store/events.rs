@@ -284,17 +284,4 @@ impl Store {
             .await?;
         Ok(head.map(head_of).unwrap_or_else(Head::empty))
     }
-
-    /// The events about `subject` (a record, user or application) in `env`, in chain order.
-    pub async fn events_about(&self, env: EnvironmentId, subject: uuid::Uuid) -> Result<Vec<ChainedEvent>, StoreError> {
-        consent_event::Entity::find()
-            .filter(consent_event::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(consent_event::Column::SubjectId.eq(subject))
-            .order_by_asc(consent_event::Column::Sequence)
-            .read_all(&self.reads)
-            .await?
-            .into_iter()
-            .map(to_chained)
-            .collect()
-    }
 }

@@ -62,6 +62,13 @@ async fn a_receipt_names_the_controller_and_the_text_the_user_saw_and_verifies_w
             (&json!(1), &json!("Use your invoices (invoices:write)"))
         ]
     );
+    // One version a page: the next link leads to the older one, and there it ends.
+    let first = app.get(&app.env_url(&format!("/scopes/{write}/versions?limit=1")), 200).await;
+    assert_eq!(first["_embedded"]["versions"][0]["version"], 2);
+    let next = first["_links"]["next"]["href"].as_str().unwrap().to_owned();
+    let second = app.get(&next, 200).await;
+    assert_eq!(second["_embedded"]["versions"][0]["version"], 1);
+    assert!(second["_links"].get("next").is_none(), "{second}");
 
     let answer = receipt(&app, &fixture.user_id, record_id, &app.token).await;
     assert_eq!(answer.status, 200, "{}", answer.text);

@@ -75,7 +75,7 @@ pub struct SequencePage<T> {
 
 impl<T> SequencePage<T> {
     /// A page of `request.limit` items out of `fetched` (one more than that when there are more).
-    fn of(mut fetched: Vec<T>, request: EventsRequest, sequence: impl Fn(&T) -> i64) -> Self {
+    pub(crate) fn of(mut fetched: Vec<T>, request: EventsRequest, sequence: impl Fn(&T) -> i64) -> Self {
         let more = fetched.len() as u64 > request.limit;
         fetched.truncate(request.limit as usize);
         let next_cursor = if more { fetched.last().map(|last| encode_cursor(sequence(last))) } else { None };

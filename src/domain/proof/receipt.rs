@@ -216,7 +216,7 @@ pub async fn issue_receipt(
     let record = store.get_consent(env, user, id).await?;
     let environment = store.get_environment(env).await?;
     let ledger: Vec<LedgerEntry> = store
-        .events_about(env, id.as_uuid())
+        .events_about_any(env, &[id.as_uuid()])
         .await?
         .into_iter()
         .map(|e| LedgerEntry { sequence: e.sequence, event_type: e.event.kind.name(), hash: e.hash })
