@@ -122,6 +122,15 @@ impl Metrics {
         Self { registry, requests, latency, scraped: Mutex::new(mirrored) }
     }
 
+    /// Registers collectors kept by other components (the webhook dispatcher's).
+    pub fn register(&self, collectors: Vec<Box<dyn prometheus::core::Collector>>) {
+        for collector in collectors {
+            if let Err(error) = self.registry.register(collector) {
+                tracing::error!(%error, "a metric could not be registered");
+            }
+        }
+    }
+
     /// Counts one answered request.
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let digits = itoa_status(status);

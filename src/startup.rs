@@ -59,6 +59,9 @@ async fn state(settings: &Settings, public_url: String) -> anyhow::Result<AppSta
         code_lifetime: settings.code_lifetime,
         pending_lifetime: settings.challenge_lifetime,
         webhook_destinations: settings.webhook_destinations,
+        webhook_sender: crate::delivery::sender::Sender::new(settings.webhook_destinations, settings.delivery.timeout)
+            .map_err(|e| anyhow::anyhow!(e))?,
+        delivery_stats: crate::delivery::DeliveryStats::new(),
     })
 }
 
@@ -96,6 +99,7 @@ pub fn app(state: AppState, settings: &Settings) -> impl Endpoint + use<> {
     let routes = Arc::new(route_table());
     let spec = service.spec_endpoint_yaml();
     let metrics = Arc::new(crate::metrics::Metrics::new());
+    metrics.register(state.delivery_stats.collectors());
     let metrics_token = crate::api::ops::MetricsToken(settings.metrics_token.as_deref().map(Arc::from));
     let store = state.store.clone();
     crate::api::hydra::routes(Route::new())
@@ -174,10 +178,19 @@ impl Application {
             state.tokens.clone(),
             settings.checkpoints,
         ));
+        let dispatcher = Arc::new(crate::delivery::Dispatcher::new(
+            state.store.clone(),
+            state.secrets.clone(),
+            state.webhook_sender.clone(),
+            settings.delivery.clone(),
+            state.delivery_stats.clone(),
+        ));
+        let deliveries = tokio::spawn(dispatcher.run());
         let served = crate::server::serve(listener, app, settings.connections, settings.shutdown_grace, shutdown).await;
         purge.abort();
         forget.abort();
         checkpoints.abort();
+        deliveries.abort();
         let closed = state.store.close().await;
         served?;
         closed.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;

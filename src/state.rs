@@ -30,6 +30,10 @@ pub struct AppState {
     pub pending_lifetime: chrono::Duration,
     /// Which webhook destinations are allowed.
     pub webhook_destinations: crate::domain::subscriptions::DestinationPolicy,
+    /// The client webhooks are sent with (deliveries and replays).
+    pub webhook_sender: crate::delivery::sender::Sender,
+    /// What this node's deliveries came to.
+    pub delivery_stats: crate::delivery::DeliveryStats,
 }
 
 impl AppState {

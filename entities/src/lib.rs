@@ -23,4 +23,5 @@ pub mod scope;
 pub mod scope_text;
 pub mod signing_key;
 pub mod user;
+pub mod webhook_attempt;
 pub mod webhook_subscription;

@@ -20,6 +20,18 @@ pub struct Model {
     pub disabled_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The last event sequence delivered (or skipped as not subscribed).
+    pub delivered_through: i64,
+    /// Failed attempts in a row at the event after `delivered_through`.
+    pub failures: i32,
+    /// When the current run of failures began.
+    pub failing_since: Option<DateTimeUtc>,
+    /// Not before this is the next attempt made.
+    pub next_attempt_at: Option<DateTimeUtc>,
+    /// The node delivering it now.
+    pub lease_owner: Option<Uuid>,
+    /// Until when that node holds it.
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM.

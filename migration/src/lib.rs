@@ -21,6 +21,7 @@ mod m20261207_000016_environment_controller;
 mod m20261207_000017_scope_text_versions;
 mod m20261207_000018_user_erasure;
 mod m20261207_000019_webhook_subscriptions;
+mod m20261208_000020_webhook_deliveries;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_scope_text_versions::Migration),
             Box::new(m20261207_000018_user_erasure::Migration),
             Box::new(m20261207_000019_webhook_subscriptions::Migration),
+            Box::new(m20261208_000020_webhook_deliveries::Migration),
         ]
     }
 }

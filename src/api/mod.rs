@@ -6,6 +6,7 @@ pub mod budget;
 pub mod client;
 pub mod consents;
 pub mod cors;
+pub mod deliveries;
 pub mod discovery;
 pub mod environments;
 pub mod etag;
@@ -66,6 +67,7 @@ pub type Apis = (
     events::ConsentEventsApi,
     receipts::ReceiptsApi,
     subscriptions::SubscriptionsApi,
+    deliveries::DeliveriesApi,
     oauth::OAuthApi,
     flow::ConsentDecisionApi,
     discovery::DiscoveryApi,
@@ -85,6 +87,7 @@ pub fn api_service(server: &str) -> OpenApiService<Apis, ()> {
             events::ConsentEventsApi,
             receipts::ReceiptsApi,
             subscriptions::SubscriptionsApi,
+            deliveries::DeliveriesApi,
             oauth::OAuthApi,
             flow::ConsentDecisionApi,
             discovery::DiscoveryApi,

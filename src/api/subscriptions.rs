@@ -1,6 +1,5 @@
 //! `/v1/environments/{envId}/subscriptions`: webhook subscriptions to the environment's consent
-//! events (Standard Webhooks). Delivery from the event log is not built yet; these settings are
-//! what it will deliver by.
+//! events, delivered from the event log as Standard Webhooks (see `src/delivery`).
 
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -49,6 +48,27 @@ pub struct SubscriptionLinks {
     /// POST here to replace its signing secret.
     #[oai(rename = "secret.rotate")]
     pub rotate: Link,
+    /// Its delivery attempts, newest first.
+    pub attempts: Link,
+    /// POST an event's `sequence` here to send it again.
+    pub replay: Link,
+}
+
+/// Where a subscription's delivery stands.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DeliveryStateOut {
+    /// Every event of the environment's log up to this sequence was delivered (or is not of a
+    /// subscribed type). A new subscription starts at the log's head when it was made.
+    pub delivered_through: i64,
+    /// Failed attempts in a row at the next event (0 when all is well).
+    pub failures: u32,
+    /// When the current run of failures began.
+    #[oai(skip_serializing_if_is_none)]
+    pub failing_since: Option<Timestamp>,
+    /// When the next event is tried again, after a failure.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 /// A subscription.
@@ -66,9 +86,12 @@ pub struct SubscriptionOut {
     pub event_types: Vec<String>,
     /// Whether events are delivered.
     pub enabled: bool,
-    /// Why the service disabled it (after failing deliveries), if it did.
+    /// Why the service disabled it (after deliveries failed for `ASSENT_WEBHOOK_DISABLE_AFTER_MS`),
+    /// if it did.
     #[oai(skip_serializing_if_is_none)]
     pub disabled_reason: Option<String>,
+    /// Where its delivery stands.
+    pub delivery: DeliveryStateOut,
     /// The signing secret (`whsec_…`, Standard Webhooks), only in the answer that made it.
     #[oai(skip_serializing_if_is_none)]
     pub secret: Option<String>,
@@ -85,6 +108,8 @@ impl SubscriptionOut {
         Self {
             links: SubscriptionLinks {
                 rotate: Link::to(format!("{self_url}/secret")),
+                attempts: Link::to(format!("{self_url}/attempts")),
+                replay: Link::to(format!("{self_url}/replay")),
                 self_: Link::to(self_url),
                 environment: Link::to(env_url),
             },
@@ -93,6 +118,12 @@ impl SubscriptionOut {
             event_types: s.event_types.iter().map(|k| k.name().to_owned()).collect(),
             enabled: s.enabled,
             disabled_reason: s.disabled_reason,
+            delivery: DeliveryStateOut {
+                delivered_through: s.delivery.delivered_through,
+                failures: s.delivery.failures,
+                failing_since: s.delivery.failing_since.map(Into::into),
+                next_attempt_at: s.delivery.next_attempt_at.map(Into::into),
+            },
             secret,
             created_at: s.created_at.into(),
             updated_at: s.updated_at.into(),

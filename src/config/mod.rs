@@ -107,6 +107,21 @@ pub struct Config {
     /// `ASSENT_WEBHOOK_ALLOW_PRIVATE`: `true` lets webhook subscriptions use http and addresses on
     /// loopback, private and link-local networks (tests, labs); never in production.
     pub webhook_allow_private: bool,
+    /// `ASSENT_WEBHOOK_RETRY_SCHEDULE_MS`: waits before each retry of a failing destination,
+    /// comma-separated milliseconds (the last repeats; each ±20 %).
+    #[serde(deserialize_with = "webhooks::text")]
+    pub webhook_retry_schedule_ms: String,
+    /// `ASSENT_WEBHOOK_DISABLE_AFTER_MS`: a subscription failing this long is disabled (1 s to 30 days).
+    pub webhook_disable_after_ms: u64,
+    /// `ASSENT_WEBHOOK_TIMEOUT_MS`: the longest one delivery may take (100 ms to 60 s).
+    pub webhook_timeout_ms: u64,
+    /// `ASSENT_WEBHOOK_LEASE_MS`: how long a node holds a subscription it delivers; after a crash,
+    /// another node resumes it this much later (1 s to 10 min, above the timeout).
+    pub webhook_lease_ms: u64,
+    /// `ASSENT_WEBHOOK_POLL_MS`: how often a node looks for events other nodes committed (50 ms to 60 s).
+    pub webhook_poll_ms: u64,
+    /// `ASSENT_WEBHOOK_CONCURRENCY`: subscriptions one node delivers at once (1 to 256).
+    pub webhook_concurrency: usize,
 }
 
 impl Default for Config {
@@ -148,6 +163,12 @@ impl Default for Config {
             checkpoint_every_events: 1000,
             checkpoint_interval_ms: 60_000,
             webhook_allow_private: false,
+            webhook_retry_schedule_ms: "5000,300000,1800000,7200000,18000000,36000000".into(),
+            webhook_disable_after_ms: 5 * 86_400_000,
+            webhook_timeout_ms: 10_000,
+            webhook_lease_ms: 30_000,
+            webhook_poll_ms: 1_000,
+            webhook_concurrency: 16,
         }
     }
 }
@@ -203,6 +224,8 @@ pub struct Settings {
     pub checkpoints: crate::domain::proof::checkpoints::CheckpointPolicy,
     /// Which webhook destinations are allowed.
     pub webhook_destinations: crate::domain::subscriptions::DestinationPolicy,
+    /// How webhooks are delivered.
+    pub delivery: crate::delivery::DeliverySettings,
 }
 
 /// A configuration problem, naming the setting.
@@ -308,6 +331,7 @@ impl Config {
             Some(path) => GeoIpSource::File(PathBuf::from(path)),
         };
         let limits = self.limit_settings()?;
+        let delivery = self.delivery_settings()?;
         if self.argon2_queue == 0 {
             return Err(bad("argon2_queue", "must be at least 1".into()));
         }
@@ -374,6 +398,7 @@ impl Config {
             webhook_destinations: crate::domain::subscriptions::DestinationPolicy {
                 allow_private: self.webhook_allow_private,
             },
+            delivery,
         })
     }
 }
@@ -389,5 +414,6 @@ mod key_file;
 mod limits;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use key_file::load_or_create_key_file;

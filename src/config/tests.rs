@@ -75,3 +75,31 @@ fn key_file_is_created_once_and_reused() {
     let b = Config { secret_key_file: file, ..Config::default() }.validate().unwrap();
     assert_eq!(b.secrets.open(&sealed).unwrap(), "x");
 }
+
+#[test]
+// `Jail` closures answer figment's own (large) error type.
+#[allow(clippy::result_large_err)]
+fn webhook_settings_are_bounded_and_a_one_wait_schedule_reads_from_the_environment() {
+    let settings = valid().validate().unwrap();
+    assert_eq!(settings.delivery.retry.schedule.len(), 6);
+    assert_eq!(settings.delivery.retry.disable_after, Duration::from_secs(5 * 86_400));
+    for (config, setting) in [
+        (Config { webhook_retry_schedule_ms: "".into(), ..valid() }, "ASSENT_WEBHOOK_RETRY_SCHEDULE_MS"),
+        (Config { webhook_retry_schedule_ms: "5,100".into(), ..valid() }, "ASSENT_WEBHOOK_RETRY_SCHEDULE_MS"),
+        (Config { webhook_retry_schedule_ms: "soon".into(), ..valid() }, "ASSENT_WEBHOOK_RETRY_SCHEDULE_MS"),
+        (Config { webhook_timeout_ms: 0, ..valid() }, "ASSENT_WEBHOOK_TIMEOUT_MS"),
+        (Config { webhook_lease_ms: 10_000, ..valid() }, "ASSENT_WEBHOOK_LEASE_MS"),
+        (Config { webhook_concurrency: 0, ..valid() }, "ASSENT_WEBHOOK_CONCURRENCY"),
+        (Config { webhook_disable_after_ms: 10, ..valid() }, "ASSENT_WEBHOOK_DISABLE_AFTER_MS"),
+        (Config { webhook_poll_ms: 10, ..valid() }, "ASSENT_WEBHOOK_POLL_MS"),
+    ] {
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains(setting), "{err}");
+    }
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("ASSENT_WEBHOOK_RETRY_SCHEDULE_MS", "100");
+        let loaded = Config::load(None);
+        assert_eq!(loaded.map(|c| c.webhook_retry_schedule_ms).map_err(|e| e.to_string()), Ok("100".to_owned()));
+        Ok(())
+    });
+}

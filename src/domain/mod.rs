@@ -18,6 +18,7 @@ pub mod text;
 pub mod tokens;
 pub mod user_data;
 pub mod users;
+pub mod webhooks;
 
 /// `at` moved on by `by`; an error where chrono's `+` would panic (beyond the year 262143).
 pub fn later(

@@ -45,6 +45,21 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Where its delivery stands.
+    pub delivery: DeliveryState,
+}
+
+/// Where a subscription's delivery stands in its environment's event log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// Every event up to this sequence was delivered (or is not of a subscribed type).
+    pub delivered_through: i64,
+    /// Failed attempts in a row at the next event.
+    pub failures: u32,
+    /// When the current run of failures began.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The next attempt is not made before this.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// A subscription's settings as a client sends them (create, or full replace).
@@ -200,6 +215,8 @@ pub async fn create_subscription(
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        // Events from now on: a new destination is not sent the environment's whole history.
+        delivery: DeliveryState { delivered_through: store.event_head(env).await?.sequence, ..Default::default() },
     };
     let (secret, bytes) = new_secret();
     let sealed = secrets.seal_bytes(&bytes).map_err(DomainError::Unexpected)?;
@@ -238,8 +255,12 @@ pub async fn replace_subscription(
     let (url, event_types, enabled) = validate(draft, policy).await?;
     subscription.url = url;
     subscription.event_types = event_types;
-    if enabled {
+    if enabled && !subscription.enabled {
+        // Tried again at once, from the event it stopped at.
         subscription.disabled_reason = None;
+        subscription.delivery.failures = 0;
+        subscription.delivery.failing_since = None;
+        subscription.delivery.next_attempt_at = None;
     }
     subscription.enabled = enabled;
     subscription.updated_at = super::now();

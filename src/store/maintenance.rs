@@ -1,5 +1,6 @@
 //! Housekeeping: rows of the flow that can no longer be used are deleted a day after they expire.
-//! Consent records and grants are never deleted; they are the audit trail.
+//! Consent records and grants are never deleted; they are the audit trail. Webhook attempts are
+//! kept for two weeks.
 
 use super::reads::ReadExt;
 use chrono::{DateTime, Duration, Utc};
@@ -14,6 +15,8 @@ use super::{Store, StoreError};
 
 /// How long expired rows are kept (a replayed code or refresh token is still recognised as a replay meanwhile).
 const GRACE: Duration = Duration::days(1);
+/// How long webhook delivery attempts are logged.
+pub const ATTEMPTS_KEPT: Duration = Duration::days(14);
 
 impl Store {
     /// Deletes sessions, pending authorizations, codes and refresh tokens that expired more than a
@@ -66,6 +69,7 @@ impl Store {
                 .checked_sub_signed(super::idempotency::KEY_LIFETIME)
                 .ok_or_else(|| StoreError::Database(format!("{now} is too early to purge keys")))?;
             removed += self.purge_idempotency_keys(env, keys_cutoff).await?;
+            removed += self.purge_attempts(env, now - ATTEMPTS_KEPT).await?;
             removed += revoked_token::Entity::delete_many()
                 .filter(revoked_token::Column::EnvironmentId.eq(env))
                 .filter(revoked_token::Column::ExpiresAt.lt(now))

@@ -8,6 +8,7 @@ mod consent_revocations;
 mod consent_rows;
 mod consent_totals;
 mod consents;
+mod deliveries;
 mod environments;
 mod erasure;
 mod error;
@@ -33,6 +34,7 @@ mod writes;
 
 pub use applications::ClientCredentials;
 pub use consent_filter::ResolvedFilter;
+pub use deliveries::Progress;
 pub use error::StoreError;
 pub use flow::{LoginAccount, StoredChallenge};
 pub use idempotency::{KEY_LIFETIME, KeptAnswer, KeyClaim, KeyTimes};
@@ -167,6 +169,9 @@ pub struct Store {
     /// Bumped after every committed write that may end a token (revocations, disabling, deleting,
     /// rotating), so this node's token caches re-check at once.
     endings: Arc<AtomicU64>,
+    /// Woken after this node commits events (records, revocations, removals), so the webhook
+    /// dispatcher need not wait for its next poll.
+    appended: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -221,7 +226,8 @@ impl Store {
             Some(thread) => writer::Sink::Thread(thread.clone()),
             None => writer::Sink::Pool(db.clone(), Arc::new(events::ChainHeads::default())),
         };
-        let writer = Arc::new(writer::ConsentWriter::spawn(sink, counters.clone()));
+        let appended = Arc::new(tokio::sync::Notify::new());
+        let writer = Arc::new(writer::ConsentWriter::spawn(sink, counters.clone(), appended.clone()));
         let reads = match sqlite_file(&settings.url) {
             Some(file) if !is_postgres => {
                 // One per runtime thread, twice over: a read holds its connection for one statement.
@@ -241,6 +247,7 @@ impl Store {
             writer,
             external_ids: Arc::default(),
             endings: Arc::default(),
+            appended,
         })
     }
 
@@ -278,9 +285,15 @@ impl Store {
         self.catalog.forget(env.as_uuid());
     }
 
-    /// Marks that a write which may end tokens has committed.
+    /// Marks that a write which may end tokens has committed (such writes append events too).
     pub(crate) fn ended(&self) {
         self.endings.fetch_add(1, Ordering::AcqRel);
+        self.appended.notify_one();
+    }
+
+    /// Woken (at most one waiter, the dispatcher) after this node commits events.
+    pub fn events_appended(&self) -> Arc<tokio::sync::Notify> {
+        self.appended.clone()
     }
 
     /// Refreshes the query planner's statistics now (after bulk loads such as `assent seed`).

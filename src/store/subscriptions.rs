@@ -1,6 +1,6 @@
 //! Webhook subscriptions, scoped by environment.
 
-use entities::webhook_subscription;
+use entities::{webhook_attempt, webhook_subscription};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder};
 
@@ -9,9 +9,9 @@ use super::reads::ReadExt;
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, SubscriptionId};
 use crate::domain::proof::EventType;
-use crate::domain::subscriptions::Subscription;
+use crate::domain::subscriptions::{DeliveryState, Subscription};
 
-fn to_domain(row: webhook_subscription::Model) -> Result<Subscription, StoreError> {
+pub(super) fn to_domain(row: webhook_subscription::Model) -> Result<Subscription, StoreError> {
     let names: Vec<String> = serde_json::from_value(row.event_types.clone())
         .map_err(|_| StoreError::Database(format!("subscription {} has an invalid event type list", row.id)))?;
     Ok(Subscription {
@@ -23,6 +23,12 @@ fn to_domain(row: webhook_subscription::Model) -> Result<Subscription, StoreErro
         disabled_reason: row.disabled_reason,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        delivery: DeliveryState {
+            delivered_through: row.delivered_through,
+            failures: u32::try_from(row.failures).unwrap_or(0),
+            failing_since: row.failing_since,
+            next_attempt_at: row.next_attempt_at,
+        },
     })
 }
 
@@ -47,6 +53,12 @@ impl Store {
             disabled_reason: s.disabled_reason.clone(),
             created_at: s.created_at,
             updated_at: s.updated_at,
+            delivered_through: s.delivery.delivered_through,
+            failures: 0,
+            failing_since: None,
+            next_attempt_at: None,
+            lease_owner: None,
+            lease_until: None,
         }
         .into_active_model()
         .insert(&self.db)
@@ -71,7 +83,8 @@ impl Store {
         to_domain(row.ok_or(StoreError::NotFound)?)
     }
 
-    /// Writes a subscription's settings.
+    /// Writes a subscription's settings and its failure state (not its place in the log, which
+    /// only the dispatcher moves).
     pub async fn update_subscription(&self, s: &Subscription) -> Result<(), StoreError> {
         let result = webhook_subscription::Entity::update_many()
             .col_expr(webhook_subscription::Column::Url, Expr::value(s.url.clone()))
@@ -79,6 +92,9 @@ impl Store {
             .col_expr(webhook_subscription::Column::Enabled, Expr::value(s.enabled))
             .col_expr(webhook_subscription::Column::DisabledReason, Expr::value(s.disabled_reason.clone()))
             .col_expr(webhook_subscription::Column::UpdatedAt, Expr::value(s.updated_at))
+            .col_expr(webhook_subscription::Column::Failures, Expr::value(s.delivery.failures as i32))
+            .col_expr(webhook_subscription::Column::FailingSince, Expr::value(s.delivery.failing_since))
+            .col_expr(webhook_subscription::Column::NextAttemptAt, Expr::value(s.delivery.next_attempt_at))
             .filter(webhook_subscription::Column::EnvironmentId.eq(s.environment_id.as_uuid()))
             .filter(webhook_subscription::Column::Id.eq(s.id.as_uuid()))
             .exec(&self.db)
@@ -104,13 +120,21 @@ impl Store {
         touched(result.rows_affected)
     }
 
-    /// Deletes a subscription.
+    /// Deletes a subscription and its attempt log.
     pub async fn delete_subscription(&self, env: EnvironmentId, id: SubscriptionId) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
         let result = webhook_subscription::Entity::delete_many()
             .filter(webhook_subscription::Column::EnvironmentId.eq(env.as_uuid()))
             .filter(webhook_subscription::Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
-        touched(result.rows_affected)
+        touched(result.rows_affected)?;
+        webhook_attempt::Entity::delete_many()
+            .filter(webhook_attempt::Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(webhook_attempt::Column::SubscriptionId.eq(id.as_uuid()))
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -96,10 +96,10 @@ pub(crate) struct ConsentWriter {
 
 impl ConsentWriter {
     /// Starts the writer task on `db`.
-    pub(crate) fn spawn(sink: Sink, counters: Arc<Counters>) -> Self {
+    pub(crate) fn spawn(sink: Sink, counters: Arc<Counters>, appended: Arc<tokio::sync::Notify>) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(sink, jobs, stopped, counters.clone()));
+        let task = tokio::spawn(run(sink, jobs, stopped, counters.clone(), appended));
         Self { queue, rooms: Rooms::default(), stop: Mutex::new(Some((stop, task))), counters }
     }
 
@@ -173,7 +173,13 @@ impl<T> Fair<T> {
     }
 }
 
-async fn run(db: Sink, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>, counters: Arc<Counters>) {
+async fn run(
+    db: Sink,
+    mut jobs: mpsc::Receiver<Job>,
+    mut stop: oneshot::Receiver<()>,
+    counters: Arc<Counters>,
+    appended: Arc<tokio::sync::Notify>,
+) {
     let mut incoming: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut fair: Fair<Job> = Fair::default();
     let mut closing = false;
@@ -204,6 +210,7 @@ async fn run(db: Sink, mut jobs: mpsc::Receiver<Job>, mut stop: oneshot::Receive
         let batch = fair.next_batch(MAX_BATCH);
         let size = batch.len() as u64;
         commit(&db, &counters, batch).await;
+        appended.notify_one();
         counters.writer_batches.fetch_add(1, Ordering::Relaxed);
         counters.writer_records.fetch_add(size, Ordering::Relaxed);
         counters.writer_queued.fetch_sub(size, Ordering::Relaxed);

@@ -2,10 +2,9 @@
 //! grace period, and every record a client was told is stored, is.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use assent::auth::secrets::generate_master_key;
@@ -20,42 +19,7 @@ use crate::helpers::{call_with, fresh_database, start_server, test_config, test_
 /// Bound on every wait for something that should happen promptly (generous for a loaded machine).
 const PROMPTLY: Duration = Duration::from_secs(10);
 
-use crate::helpers::assent_command as assent;
-
-/// `assent serve`, its base URL, and its log as it comes; killed if the test ends while it runs.
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(database_url: &str, secret_key: &str) -> Server {
-    let mut child = assent(database_url, secret_key)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("assent serve starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let base = loop {
-        let line = lines.next().expect("the server exited before listening").expect("log line");
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
-        if entry["fields"]["message"] == "assent listening" {
-            break format!("http://{}", entry["fields"]["address"].as_str().expect("address"));
-        }
-    };
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let kept = log.clone();
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
-    Server { child, base, log }
-}
+use crate::process::{bootstrap, serve, worker_token};
 
 /// What one POST came to.
 enum Outcome {
@@ -107,29 +71,14 @@ async fn stored_ids(base: &str, env: &str, user: &str, token: &str) -> HashSet<S
     ids
 }
 
-async fn worker_token(base: &str, env: &str, client_id: &str, secret: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/{env}/as/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token request");
-    let body: Value = response.json().await.expect("token JSON");
-    body["access_token"].as_str().expect("access_token").to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_of_records_answers_every_request_and_loses_no_acknowledged_record() {
     let (database_url, _database) = fresh_database().await;
     let key = generate_master_key();
-    let boot = assent(&database_url, &key).args(["bootstrap", "--name", "Shutdown"]).output().expect("bootstrap");
-    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
-    let boot: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap JSON");
-    let env = boot["environmentId"].as_str().unwrap().to_owned();
-    let (client_id, secret) = (boot["clientId"].as_str().unwrap(), boot["clientSecret"].as_str().unwrap());
+    let (env, client_id, secret) = bootstrap(&database_url, &key, "Shutdown");
+    let (client_id, secret) = (client_id.as_str(), secret.as_str());
 
-    let mut server = serve(&database_url, &key);
+    let mut server = serve(&database_url, &key, &[]);
     let token = worker_token(&server.base, &env, client_id, secret).await;
     let users = format!("{}/v1/environments/{env}/users", server.base);
     let client = reqwest::Client::new();

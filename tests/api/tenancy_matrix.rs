@@ -45,7 +45,7 @@ pub(crate) async fn tenant_a(app: &TestApp) -> Tenant {
     let subscription = app
         .post(
             &app.env_url("/subscriptions"),
-            json!({"url": "http://127.0.0.1:9/matrix-hook", "eventTypes": ["consent.revoked"]}),
+            json!({"url": "http://127.0.0.1:9/matrix-hook", "eventTypes": ["consent.revoked", "scope.text_changed"]}),
             201,
         )
         .await;
@@ -99,7 +99,8 @@ fn sample(spec: &Value, name: &str, schema: &Value, unique: &str) -> Value {
         "privacyPolicyUrl" => return json!("https://matrix.example/privacy"),
         // A webhook destination: the matrix's servers allow private ones (no DNS here).
         "url" => return json!("http://127.0.0.1:9/hook"),
-        "eventTypes" => return json!(["consent.revoked"]),
+        // Scope text events too: every environment starts with some, so a replay has one to send.
+        "eventTypes" => return json!(["consent.revoked", "scope.text_changed"]),
         "controllerContact" => return json!("privacy@matrix.example"),
         "user" | "expiresAt" | "browser" | "operatingSystem" | "device" | "grantTypes" | "responseTypes" => {
             return Value::Null;

@@ -124,6 +124,30 @@ pub fn content_of(
     }
 }
 
+/// The content each of `events` (of `env`) covers, rebuilt from the ledger as it is now.
+pub async fn contents(
+    store: &Store,
+    env: EnvironmentId,
+    events: &[ChainedEvent],
+) -> Result<Vec<Option<Value>>, DomainError> {
+    let about = |kinds: &[EventType]| -> Vec<Uuid> {
+        events.iter().filter(|e| kinds.contains(&e.event.kind)).map(|e| e.event.subject).collect()
+    };
+    let record_ids = about(&[EventType::ConsentRecorded, EventType::ConsentRevoked, EventType::ConsentExpired]);
+    let records: HashMap<Uuid, Consent> = if record_ids.is_empty() {
+        HashMap::new()
+    } else {
+        store.consents_by_ids(env, &record_ids).await?.into_iter().map(|r| (r.id.as_uuid(), r)).collect()
+    };
+    let text_ids = about(&[EventType::ScopeTextChanged]);
+    let texts: HashMap<Uuid, ScopeText> = if text_ids.is_empty() {
+        HashMap::new()
+    } else {
+        store.scope_texts_by_ids(env, &text_ids).await?.into_iter().map(|t| (t.id, t)).collect()
+    };
+    Ok(events.iter().map(|e| content_of(e, &records, &texts)).collect())
+}
+
 /// One export line of `event`, with its content.
 pub fn event_line(event: &ChainedEvent, content: Option<Value>) -> Value {
     json!({
@@ -192,36 +216,8 @@ impl EventExport {
             if let Some(last) = events.last() {
                 self.after = last.sequence;
             }
-            let ids: Vec<Uuid> = events
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e.event.kind,
-                        EventType::ConsentRecorded | EventType::ConsentRevoked | EventType::ConsentExpired
-                    )
-                })
-                .map(|e| e.event.subject)
-                .collect();
-            let records: HashMap<Uuid, Consent> = self
-                .store
-                .consents_by_ids(self.env, &ids)
-                .await?
-                .into_iter()
-                .map(|record| (record.id.as_uuid(), record))
-                .collect();
-            let text_ids: Vec<Uuid> = events
-                .iter()
-                .filter(|e| e.event.kind == EventType::ScopeTextChanged)
-                .map(|e| e.event.subject)
-                .collect();
-            let texts: HashMap<Uuid, ScopeText> = self
-                .store
-                .scope_texts_by_ids(self.env, &text_ids)
-                .await?
-                .into_iter()
-                .map(|text| (text.id, text))
-                .collect();
-            let lines: Vec<Value> = events.iter().map(|e| event_line(e, content_of(e, &records, &texts))).collect();
+            let contents = contents(&self.store, self.env, &events).await?;
+            let lines: Vec<Value> = events.iter().zip(contents).map(|(e, content)| event_line(e, content)).collect();
             if !lines.is_empty() {
                 return Ok(Some(lines));
             }
