@@ -51,13 +51,17 @@ ASSENT_BIN = RELEASE / "assent"
 BASELINE_BIN = RELEASE / "baseline"
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-PHASES = ("sqlite", "isolation", "flows", "postgres", "ab")  # in the order they run
+PHASES = ("sqlite", "isolation", "flows", "postgres", "ab", "webhooks")  # in the order they run
 # BENCH_AB_BEFORE=<dir holding another build's release `assent`>: the `ab` phase (only when named in
 # BENCH_ONLY) measures this build against that one over the same data, alternated in the same minutes.
 AB_BEFORE = os.environ.get("BENCH_AB_BEFORE", "")
 # BENCH_AB_SCENARIOS (comma-separated): what the `ab` phase measures; BENCH_AB_RECORDS: how many
 # records it seeds first (default: the run's size).
 AB_SCENARIOS = tuple(s.strip() for s in os.environ.get("BENCH_AB_SCENARIOS", "list_user,list_audit,read").split(",") if s.strip())
+# BENCH_WEBHOOK_RECORDS: records in the `webhooks` phase's environment (only when named in BENCH_ONLY).
+WEBHOOK_RECORDS = int(os.environ.get("BENCH_WEBHOOK_RECORDS", "100000"))
+# The `webhooks` phase's paced load for the delivery lag: records per second, for how many seconds.
+WEBHOOK_PACE, WEBHOOK_PACE_SECONDS = 100, 10
 # BENCH_ONLY=flows (comma-separated phases): run only those; `BENCH_ONLY=flows` takes about 2 minutes.
 ONLY = [p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()]
 
@@ -1284,6 +1288,124 @@ def ab_phase(procs: Processes, workdir: Path, results: dict) -> None:
     results["ab_before"] = str(before_bin)
 
 
+def api(assent: Assent, method: str, path: str, body: dict | None = None, expected: int = 200) -> dict:
+    """A JSON call to the running Assent with its worker token."""
+    status, answer = http(
+        method,
+        f"{assent.base}/v1/environments/{assent.environment}{path}",
+        {"Authorization": f"Bearer {assent.token}", "Content-Type": "application/json"},
+        json.dumps(body).encode() if body is not None else None,
+    )
+    if status != expected:
+        raise BenchError(f"{method} {path} answered {status}: {answer[:500]!r}")
+    return json.loads(answer) if answer else {}
+
+
+def wait_caught_up(assent: Assent, subscription: str, head: int, seconds: float = 600) -> float:
+    """Waits until the subscription has delivered through `head`; answers the seconds it took."""
+    started = time.monotonic()
+    while True:
+        state = api(assent, "GET", f"/subscriptions/{subscription}")
+        if state["delivery"]["deliveredThrough"] >= head:
+            return time.monotonic() - started
+        if not state["enabled"] or state["delivery"]["failures"]:
+            raise BenchError(f"the subscription fails: {state}")
+        if time.monotonic() - started > seconds:
+            raise BenchError(f"not caught up after {seconds} s: {state['delivery']} (head {head})")
+        time.sleep(0.05)
+
+
+def event_head(assent: Assent) -> int:
+    path = urllib.parse.urlparse(assent.database_url).path
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT sequence FROM consent_event_heads").fetchone()[0])
+
+
+def delivery_lags_ms(assent: Assent, after: int) -> list[float]:
+    """Per delivered event after sequence `after`: from the event's time to the end of its first
+    successful attempt (attempted_at + latency), in ms, from the attempt log."""
+    path = urllib.parse.urlparse(assent.database_url).path
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT e.occurred_at, MIN(a.attempted_at), a.latency_ms FROM webhook_attempts a "
+            "JOIN consent_events e ON e.environment_id = a.environment_id AND e.sequence = a.sequence "
+            "WHERE a.delivered AND NOT a.manual AND a.sequence > ? GROUP BY a.sequence",
+            (after,),
+        ).fetchall()
+    parse = lambda text: datetime.datetime.fromisoformat(text.replace(" ", "T"))  # noqa: E731
+    return [(parse(done) - parse(at)).total_seconds() * 1000 + latency for at, done, latency in rows]
+
+
+def webhooks_phase(procs: Processes, baseline_base: str, workdir: Path, results: dict) -> None:
+    """What one active webhook subscription costs a record (ratio to the baseline with and without
+    it, the same minutes and database), how fast one subscription drains a backlog to a local
+    receiver (the baseline server answers any POST), and the lag from an event to its delivery at a
+    paced load."""
+    db = workdir / "webhooks"
+    db.mkdir()
+    assent = Assent(procs, db, f"sqlite://{db / 'assent.db'}?mode=rwc", "webhooks")
+    assent.env["ASSENT_WEBHOOK_ALLOW_PRIVATE"] = "true"
+    assent.bootstrap()
+    assent.grow_to(WEBHOOK_RECORDS)
+    out: dict = {"records": WEBHOOK_RECORDS}
+    without = measure(assent, baseline_base, "record", "sqlite")
+    without["scenario"] = "record, no subscription"
+    assent.start()
+    try:
+        made = api(assent, "POST", "/subscriptions", {"url": f"{baseline_base}/hook", "eventTypes": ["consent.recorded"]}, 201)
+        assent.stop()
+    finally:
+        if assent.proc is not None:
+            procs.stop(assent.proc)
+            assent.proc = None
+    subscription = made["id"]
+    backlog_from = event_head(assent)
+    with_one = measure(assent, baseline_base, "record", "sqlite")
+    with_one["scenario"] = "record, one subscription"
+    out["rows"] = [without, with_one]
+    out["ratio_of_ratios"] = with_one["ratio"] / without["ratio"]
+    log(f"webhooks: record ratio with one subscription ÷ without = {out['ratio_of_ratios']:.3f}")
+
+    # The backlog the record runs left: drained by one node, one destination, in order.
+    assent.start()
+    try:
+        head = event_head(assent)
+        state = api(assent, "GET", f"/subscriptions/{subscription}")
+        waiting = head - state["delivery"]["deliveredThrough"]
+        seconds = wait_caught_up(assent, subscription, head)
+        out["drain"] = {"events": waiting, "seconds": round(seconds, 2), "events_per_s": waiting / seconds if seconds else None}
+        log(f"webhooks: drained {waiting:,} waiting events in {seconds:.1f} s ({waiting / seconds:,.0f} events/s)")
+        # Paced records: the lag from each event to its delivery when delivery keeps up.
+        paced_from = head
+        url = f"{assent.base}/v1/environments/{assent.environment}/users/{assent.writer_user}/oauthConsents"
+        body = json.dumps({"application": {"name": "bench-paced"}, "scope": ["openid"], "status": "ACCEPTED"}).encode()
+        headers = {"Authorization": f"Bearer {assent.token}", "Content-Type": "application/vnd.pingidentity.consent.accept+json"}
+        started = time.monotonic()
+        for n in range(WEBHOOK_PACE * WEBHOOK_PACE_SECONDS):
+            pause = started + n / WEBHOOK_PACE - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            status, answer = http("POST", url, headers, body)
+            if status != 201:
+                raise BenchError(f"a paced record answered {status}: {answer[:300]!r}")
+        head = event_head(assent)
+        wait_caught_up(assent, subscription, head)
+        lags = sorted(delivery_lags_ms(assent, paced_from))
+        pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]  # noqa: E731
+        out["paced"] = {"rate": WEBHOOK_PACE, "seconds": WEBHOOK_PACE_SECONDS, "events": len(lags),
+                        "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": lags[-1]}  # fmt: skip
+        log(f"webhooks: {len(lags)} paced events at {WEBHOOK_PACE}/s, lag p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {lags[-1]:.1f} ms")
+        status, metrics = http("GET", f"{assent.base}/metrics")
+        out["failures_metric"] = [l for l in metrics.decode().splitlines() if l.startswith("assent_webhook_failures_total")]
+        assent.stop()
+    finally:
+        if assent.proc is not None:
+            procs.stop(assent.proc)
+            assent.proc = None
+    out["backlog_from"] = backlog_from
+    results["webhooks"] = out
+
+
 def postgres_phase(procs: Processes, baseline_base: str, workdir: Path, results: dict) -> None:
     ensure_postgres()
     name = f"assent_bench_{os.getpid()}_{int(time.time())}"
@@ -1647,9 +1769,9 @@ def run() -> int:
     unknown = [p for p in ONLY if p not in PHASES]
     if unknown:
         raise BenchError(f"BENCH_ONLY names unknown phase(s) {', '.join(unknown)}; the phases are {', '.join(PHASES)}")
-    # The A/B phase runs only when asked for by name.
-    phases = [p for p in PHASES if p in ONLY] if ONLY else [p for p in PHASES if p != "ab"]
-    needs_baseline = any(p in phases for p in ("sqlite", "isolation", "postgres"))
+    # The A/B and webhooks phases run only when asked for by name.
+    phases = [p for p in PHASES if p in ONLY] if ONLY else [p for p in PHASES if p not in ("ab", "webhooks")]
+    needs_baseline = any(p in phases for p in ("sqlite", "isolation", "postgres", "webhooks"))
     tools = ["wrk"] + (["psql", "pg_isready"] if "postgres" in phases else [])
     for tool in tools:
         if shutil.which(tool) is None:
@@ -1708,6 +1830,8 @@ def run() -> int:
             postgres_phase(procs, baseline_base, workdir, results)
         if "ab" in phases:
             ab_phase(procs, workdir, results)
+        if "webhooks" in phases:
+            webhooks_phase(procs, baseline_base, workdir, results)
         if baseline is not None:
             if baseline.poll() is not None:
                 raise BenchError(f"the baseline died; log {baseline_log}:\n{tail(baseline_log)}")

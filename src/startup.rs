@@ -185,12 +185,14 @@ impl Application {
             settings.delivery.clone(),
             state.delivery_stats.clone(),
         ));
-        let deliveries = tokio::spawn(dispatcher.run());
+        let deliveries = tokio::spawn(dispatcher.clone().run());
         let served = crate::server::serve(listener, app, settings.connections, settings.shutdown_grace, shutdown).await;
         purge.abort();
         forget.abort();
         checkpoints.abort();
         deliveries.abort();
+        // Another node (or this one restarted) takes over at once rather than after the lease.
+        dispatcher.release_leases().await;
         let closed = state.store.close().await;
         served?;
         closed.map_err(|e| anyhow::anyhow!("closing the database: {e}"))?;

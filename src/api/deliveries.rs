@@ -8,10 +8,11 @@ use poem_openapi::{Object, OpenApi};
 
 use super::json::JsonBody;
 use super::security::BearerToken;
-use super::types::{CollectionLinks, Timestamp, forward_links};
+use super::types::{CollectionLinks, Timestamp, page_parts};
 use super::{ApiTags, admin_env, resource_id};
 use crate::domain::ids::SubscriptionId;
-use crate::domain::webhooks::{self, Attempt, AttemptsRequest};
+use crate::domain::paging::PageRequest;
+use crate::domain::webhooks::{self, Attempt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -74,7 +75,7 @@ pub struct EmbeddedAttempts {
 /// A page of attempts.
 #[derive(Clone, Debug, Object)]
 pub struct AttemptsPage {
-    /// `self` and, when there may be more, `next`.
+    /// `self`; `next` (older attempts) when there are more; `prev` (newer) after the first page.
     #[oai(rename = "_links")]
     pub links: CollectionLinks,
     /// The attempts.
@@ -114,17 +115,20 @@ impl DeliveriesApi {
         #[oai(name = "subscriptionId")] subscription_id: Path<String>,
         /// Page size, at least 1 (default 100); above 1000, 1000 are served.
         limit: Query<Option<i64>>,
-        /// Opaque cursor from a `next` link.
+        /// Opaque cursor from a `next` or `prev` link.
         cursor: Query<Option<String>>,
     ) -> Result<Json<AttemptsPage>, ApiError> {
         let env = admin_env(&auth, &env_id)?;
         let id = resource_id(&subscription_id, SubscriptionId::parse)?;
-        let request = AttemptsRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (attempts, next) = webhooks::list_attempts(&state.store, env, id, request).await?;
+        let request = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let page = webhooks::list_attempts(&state.store, env, id, request).await?;
         let base = state.url(&format!("/v1/environments/{env}/subscriptions/{id}/attempts"));
-        let links = forward_links(&base, request.limit, cursor.0.as_deref(), next.as_deref());
-        let attempts: Vec<AttemptOut> = attempts.into_iter().map(Into::into).collect();
-        Ok(Json(AttemptsPage { links, size: attempts.len(), embedded: EmbeddedAttempts { attempts } }))
+        let parts = page_parts(&base, request, cursor.0.as_deref(), page, &[], AttemptOut::from);
+        Ok(Json(AttemptsPage {
+            links: parts.links,
+            size: parts.size,
+            embedded: EmbeddedAttempts { attempts: parts.items },
+        }))
     }
 
     /// Send an event to a subscription again

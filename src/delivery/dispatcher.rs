@@ -109,6 +109,14 @@ impl Dispatcher {
         }
     }
 
+    /// Gives up every lease this node holds (at shutdown; runs in progress were stopped first, so
+    /// their unsaved progress is delivered again).
+    pub async fn release_leases(&self) {
+        if let Err(error) = self.store.release_leases(self.node).await {
+            tracing::warn!(%error, "releasing webhook leases failed; other nodes wait for them to expire");
+        }
+    }
+
     fn running(&self) -> usize {
         self.running.lock().map(|r| r.len()).unwrap_or(usize::MAX)
     }

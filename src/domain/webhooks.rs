@@ -5,15 +5,15 @@
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use super::error::{DomainError, FieldError};
+use super::error::DomainError;
 use super::ids::{EnvironmentId, SubscriptionId};
-use super::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::paging::{Page, PageRequest};
 use super::proof::chain::instant;
 use super::proof::{ChainedEvent, EventType};
 use crate::store::Store;
@@ -146,56 +146,16 @@ pub struct Attempt {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// A page request on a subscription's attempts: newest first, before an attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttemptsRequest {
-    /// How many attempts.
-    pub limit: u64,
-    /// The page starts after (is older than) this attempt.
-    pub before: Option<uuid::Uuid>,
-}
-
-impl AttemptsRequest {
-    /// Validates `limit` (at least 1, at most [`MAX_LIMIT`] served) and decodes `cursor`.
-    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, DomainError> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
-            Some(_) => return Err(DomainError::field(FieldError::invalid("limit", "'limit' must be at least 1."))),
-        };
-        let before = match cursor {
-            None | Some("") => None,
-            Some(text) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(text)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .and_then(|text| text.strip_prefix("a:").and_then(|id| uuid::Uuid::parse_str(id).ok()))
-                    .ok_or_else(|| {
-                        DomainError::field(FieldError::invalid(
-                            "cursor",
-                            "'cursor' is not a cursor this service issued; follow the 'next' link verbatim.",
-                        ))
-                    })?,
-            ),
-        };
-        Ok(Self { limit, before })
-    }
-}
-
-/// A page of a subscription's attempts, newest first, and the cursor of the next.
+/// A page of a subscription's attempts, newest first (`next` leads to older ones, `prev` back).
 pub async fn list_attempts(
     store: &Store,
     env: EnvironmentId,
     subscription: SubscriptionId,
-    request: AttemptsRequest,
-) -> Result<(Vec<Attempt>, Option<String>), DomainError> {
+    request: PageRequest,
+) -> Result<Page<Attempt>, DomainError> {
     store.get_subscription(env, subscription).await?;
-    let mut attempts = store.list_attempts(env, subscription, request.before, request.limit + 1).await?;
-    let more = attempts.len() as u64 > request.limit;
-    attempts.truncate(request.limit as usize);
-    let next = if more { attempts.last().map(|a| URL_SAFE_NO_PAD.encode(format!("a:{}", a.id))) } else { None };
-    Ok((attempts, next))
+    let attempts = store.list_attempts(env, subscription, request).await?;
+    Ok(Page::from_keyset(attempts, request, |a| a.id))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::reads::ReadExt;
 use super::{Store, StoreError};
 use crate::domain::ids::{EnvironmentId, SubscriptionId};
+use crate::domain::paging::{PageRequest, Position};
 use crate::domain::proof::EventType;
 use crate::domain::subscriptions::Subscription;
 use crate::domain::webhooks::Attempt;
@@ -208,6 +209,17 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up every lease `owner` holds, in any environment.
+    pub async fn release_leases(&self, owner: Uuid) -> Result<(), StoreError> {
+        webhook_subscription::Entity::update_many()
+            .col_expr(webhook_subscription::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+            .col_expr(webhook_subscription::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(webhook_subscription::Column::LeaseOwner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Logs one attempt made outside a delivery run (a replay).
     pub async fn insert_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
         self.insert_attempts_in(&self.db, std::slice::from_ref(attempt)).await
@@ -219,25 +231,24 @@ impl Store {
         Ok(row.ok_or(StoreError::NotFound)?.secret_sealed)
     }
 
-    /// Up to `limit` of a subscription's attempts, newest first, older than attempt `before`.
+    /// Up to `request.fetch()` of a subscription's attempts from the request's position: newest
+    /// first, or, reading backwards, the nearest newer ones first.
     pub async fn list_attempts(
         &self,
         env: EnvironmentId,
         subscription: SubscriptionId,
-        before: Option<Uuid>,
-        limit: u64,
+        request: PageRequest,
     ) -> Result<Vec<Attempt>, StoreError> {
-        webhook_attempt::Entity::find()
-            .filter(webhook_attempt::Column::EnvironmentId.eq(env.as_uuid()))
-            .filter(webhook_attempt::Column::SubscriptionId.eq(subscription.as_uuid()))
-            .apply_if(before, |query, before| query.filter(webhook_attempt::Column::Id.lt(before)))
-            .order_by_desc(webhook_attempt::Column::Id)
-            .limit(limit)
-            .read_all(&self.reads)
-            .await?
-            .into_iter()
-            .map(to_attempt)
-            .collect()
+        use webhook_attempt::Column;
+        let query = webhook_attempt::Entity::find()
+            .filter(Column::EnvironmentId.eq(env.as_uuid()))
+            .filter(Column::SubscriptionId.eq(subscription.as_uuid()));
+        let query = match request.position {
+            None => query.order_by_desc(Column::Id),
+            Some(Position::After(id)) => query.filter(Column::Id.lt(id)).order_by_desc(Column::Id),
+            Some(Position::Before(id)) => query.filter(Column::Id.gt(id)).order_by_asc(Column::Id),
+        };
+        query.limit(request.fetch()).read_all(&self.reads).await?.into_iter().map(to_attempt).collect()
     }
 
     /// Deletes `env`'s attempts made before `cutoff`; answers how many.

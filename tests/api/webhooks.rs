@@ -106,6 +106,8 @@ async fn deliveries_are_standard_webhooks_in_log_order_and_verify_with_the_offic
     let rest = app.get(&next, 200).await;
     assert_eq!(rest["_embedded"]["attempts"][0]["sequence"], logged[2]["sequence"]);
     assert!(rest["_links"].get("next").is_none());
+    let back = app.get(rest["_links"]["prev"]["href"].as_str().unwrap(), 200).await;
+    assert_eq!(back["_embedded"]["attempts"], page["_embedded"]["attempts"], "prev leads back to the newer page");
 
     // /metrics counts them, with the lag from each event to its delivery.
     let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
