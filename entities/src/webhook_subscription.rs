@@ -32,6 +32,9 @@ pub struct Model {
     pub lease_owner: Option<Uuid>,
     /// Until when that node holds it.
     pub lease_until: Option<DateTimeUtc>,
+    /// The secret before the last rotation, sealed; it signs too until `previous_secret_until`.
+    pub previous_secret_sealed: Option<Vec<u8>>,
+    pub previous_secret_until: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM.

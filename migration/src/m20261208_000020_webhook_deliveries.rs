@@ -1,6 +1,7 @@
 //! Webhook delivery from the event log: each subscription keeps its own cursor into its
 //! environment's chain (`delivered_through`), its retry state, and a lease that lets one node at a
-//! time deliver it; every attempt is logged in `webhook_attempts`.
+//! time deliver it; every attempt is logged in `webhook_attempts`. A rotated-out secret is kept,
+//! sealed, while it still signs beside the new one.
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +17,8 @@ enum WebhookSubscriptions {
     NextAttemptAt,
     LeaseOwner,
     LeaseUntil,
+    PreviousSecretSealed,
+    PreviousSecretUntil,
 }
 
 #[derive(DeriveIden)]
@@ -46,6 +49,9 @@ impl MigrationTrait for Migration {
             ColumnDef::new(WebhookSubscriptions::NextAttemptAt).timestamp_with_time_zone().null().to_owned(),
             ColumnDef::new(WebhookSubscriptions::LeaseOwner).uuid().null().to_owned(),
             ColumnDef::new(WebhookSubscriptions::LeaseUntil).timestamp_with_time_zone().null().to_owned(),
+            // After a rotation the old secret signs beside the new one for a while.
+            ColumnDef::new(WebhookSubscriptions::PreviousSecretSealed).binary().null().to_owned(),
+            ColumnDef::new(WebhookSubscriptions::PreviousSecretUntil).timestamp_with_time_zone().null().to_owned(),
         ];
         for column in columns {
             manager
@@ -99,6 +105,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(WebhookAttempts::Table).to_owned()).await?;
         for column in [
+            WebhookSubscriptions::PreviousSecretUntil,
+            WebhookSubscriptions::PreviousSecretSealed,
             WebhookSubscriptions::LeaseUntil,
             WebhookSubscriptions::LeaseOwner,
             WebhookSubscriptions::NextAttemptAt,

@@ -151,7 +151,9 @@ pub struct SubscriptionsPage {
 /// A new signing secret.
 #[derive(Clone, Debug, Object)]
 pub struct RotatedSecret {
-    /// The new secret (`whsec_…`); the old one stops signing at once.
+    /// The new secret (`whsec_…`). For 24 hours deliveries carry signatures with both the new and
+    /// the old secret (space-separated in `webhook-signature`), so receivers can switch without
+    /// losing a message; then the old one stops.
     pub secret: String,
 }
 
@@ -284,8 +286,9 @@ impl SubscriptionsApi {
 
     /// Rotate a subscription's signing secret
     ///
-    /// A new `whsec_…` secret replaces the old one at once; it is shown this once. **Permissions:** a
-    /// worker token with `p1:admin`.
+    /// A new `whsec_…` secret replaces the old one; it is shown this once. For 24 hours messages are
+    /// signed with both, so a receiver still holding the old secret keeps verifying them.
+    /// **Permissions:** a worker token with `p1:admin`.
     #[oai(
         path = "/v1/environments/:envId/subscriptions/:subscriptionId/secret",
         method = "post",

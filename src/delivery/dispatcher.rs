@@ -171,8 +171,8 @@ impl Dispatcher {
             attempts: Vec::new(),
             saved_at: Instant::now(),
         };
-        let secret = match self.secrets.open_bytes(&sealed) {
-            Ok(secret) => secret,
+        let secrets = match sealed.signing(&self.secrets, now) {
+            Ok(secrets) => secrets,
             Err(error) => {
                 tracing::error!(%error, environment = %env, subscription = %id, "a subscription's secret cannot be opened");
                 return self.finish(env, id, &mut run, Some(now + chrono::Duration::minutes(1)), None).await;
@@ -193,7 +193,7 @@ impl Dispatcher {
                 }
                 let message = message(&event, content);
                 let attempted_at = Utc::now();
-                let sent = self.sender.send(&subscription.url, &message, &secret, attempted_at.timestamp()).await;
+                let sent = self.sender.send(&subscription.url, &message, &secrets, attempted_at.timestamp()).await;
                 let mut attempt = attempt_of(&event, id, attempted_at, &sent, false);
                 if sent.delivered() {
                     self.stats.delivered.inc();
@@ -341,10 +341,11 @@ pub async fn replay(
             event.event.kind.name()
         )));
     }
-    let secret = secrets.open_bytes(&store.subscription_secret(env, id).await?).map_err(DomainError::Unexpected)?;
+    let signing =
+        store.subscription_secrets(env, id).await?.signing(secrets, Utc::now()).map_err(DomainError::Unexpected)?;
     let content = contents(store, env, std::slice::from_ref(&event)).await?.pop().flatten();
     let attempted_at = Utc::now();
-    let sent = sender.send(&subscription.url, &message(&event, content), &secret, attempted_at.timestamp()).await;
+    let sent = sender.send(&subscription.url, &message(&event, content), &signing, attempted_at.timestamp()).await;
     let attempt = attempt_of(&event, id, attempted_at, &sent, true);
     store.insert_attempt(&attempt).await?;
     Ok(attempt)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::domain::subscriptions::{DestinationPolicy, is_public};
-use crate::domain::webhooks::{WebhookMessage, signature};
+use crate::domain::webhooks::{WebhookMessage, signatures};
 
 /// What a destination made of one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,8 +72,8 @@ impl Sender {
         Ok(Self { client, policy })
     }
 
-    /// POSTs `message` to `url`, signed with `secret` at `timestamp` (seconds since 1970).
-    pub async fn send(&self, url: &str, message: &WebhookMessage, secret: &[u8], timestamp: i64) -> Sent {
+    /// POSTs `message` to `url`, signed with each of `secrets` at `timestamp` (seconds since 1970).
+    pub async fn send(&self, url: &str, message: &WebhookMessage, secrets: &[Vec<u8>], timestamp: i64) -> Sent {
         let started = Instant::now();
         let failed = |error: String| Sent { status: None, latency: started.elapsed(), error: Some(error) };
         if let Some(refused) = self.refused_literal(url) {
@@ -85,7 +85,7 @@ impl Sender {
             .header("content-type", "application/json")
             .header("webhook-id", &message.id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature(secret, &message.id, timestamp, &message.body))
+            .header("webhook-signature", signatures(secrets, &message.id, timestamp, &message.body))
             .body(message.body.clone())
             .send()
             .await;
@@ -155,7 +155,7 @@ mod tests {
             occurred_at: chrono::Utc::now(),
             body: "{}".into(),
         };
-        let sent = sender.send("https://10.1.2.3/hook", &message, b"secret", 0).await;
+        let sent = sender.send("https://10.1.2.3/hook", &message, &[b"secret".to_vec()], 0).await;
         assert_eq!(sent.error.as_deref(), Some("10.1.2.3 is not a public address"));
         assert_eq!(sent.status, None);
     }

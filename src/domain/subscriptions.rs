@@ -23,6 +23,8 @@ pub const MAX_SUBSCRIPTIONS: u64 = 50;
 pub const MAX_URL: usize = 2048;
 /// Bytes of a signing secret (Standard Webhooks: 24 to 64).
 pub const SECRET_BYTES: usize = 32;
+/// How long a rotated-out secret keeps signing beside the new one, so receivers can switch over.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 /// How long resolving a destination's host may take.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -268,7 +270,8 @@ pub async fn replace_subscription(
     Ok(subscription)
 }
 
-/// Replaces a subscription's signing secret; answers the new one (shown this once).
+/// Replaces a subscription's signing secret; answers the new one (shown this once). For
+/// [`ROTATION_OVERLAP`] deliveries carry signatures with both.
 pub async fn rotate_secret(
     store: &Store,
     secrets: &SecretBox,
@@ -277,7 +280,8 @@ pub async fn rotate_secret(
 ) -> Result<String, DomainError> {
     let (secret, bytes) = new_secret();
     let sealed = secrets.seal_bytes(&bytes).map_err(DomainError::Unexpected)?;
-    store.replace_subscription_secret(env, id, &sealed, super::now()).await?;
+    let now = super::now();
+    store.replace_subscription_secret(env, id, &sealed, now, now + ROTATION_OVERLAP).await?;
     Ok(secret)
 }
 

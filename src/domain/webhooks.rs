@@ -81,6 +81,40 @@ pub fn signature(secret: &[u8], id: &str, timestamp: i64, body: &str) -> String 
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// The `webhook-signature` value of a message signed with each of `secrets`: their signatures,
+/// space-separated (after a rotation, the new secret's and the old one's; a receiver accepts a
+/// message when any of them verifies).
+pub fn signatures(secrets: &[Vec<u8>], id: &str, timestamp: i64, body: &str) -> String {
+    secrets.iter().map(|secret| signature(secret, id, timestamp, body)).collect::<Vec<_>>().join(" ")
+}
+
+/// A subscription's secrets as stored: the current one and, after a rotation, the one before it
+/// with the time it stops signing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedSecrets {
+    /// The current secret, sealed.
+    pub current: Vec<u8>,
+    /// The secret before the last rotation, sealed, and until when it signs.
+    pub previous: Option<(Vec<u8>, DateTime<Utc>)>,
+}
+
+impl SealedSecrets {
+    /// The secrets that sign at `now`, opened: the current one, then the previous while it lasts.
+    pub fn signing(
+        &self,
+        sealer: &crate::auth::secrets::SecretBox,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        let mut open = vec![sealer.open_bytes(&self.current)?];
+        if let Some((previous, until)) = &self.previous
+            && now < *until
+        {
+            open.push(sealer.open_bytes(previous)?);
+        }
+        Ok(open)
+    }
+}
+
 /// When a failing destination is tried again, and when it is given up on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {

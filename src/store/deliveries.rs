@@ -16,7 +16,7 @@ use crate::domain::ids::{EnvironmentId, SubscriptionId};
 use crate::domain::paging::{PageRequest, Position};
 use crate::domain::proof::EventType;
 use crate::domain::subscriptions::Subscription;
-use crate::domain::webhooks::Attempt;
+use crate::domain::webhooks::{Attempt, SealedSecrets};
 
 /// Attempt rows per `INSERT`: 12 columns each.
 const ATTEMPTS_PER_STATEMENT: usize = 500;
@@ -75,6 +75,13 @@ fn to_attempt(row: webhook_attempt::Model) -> Result<Attempt, StoreError> {
     })
 }
 
+fn sealed_secrets(row: &webhook_subscription::Model) -> SealedSecrets {
+    SealedSecrets {
+        current: row.secret_sealed.clone(),
+        previous: row.previous_secret_sealed.clone().zip(row.previous_secret_until),
+    }
+}
+
 fn one(env: EnvironmentId, id: SubscriptionId) -> Condition {
     Condition::all()
         .add(webhook_subscription::Column::EnvironmentId.eq(env.as_uuid()))
@@ -131,7 +138,7 @@ impl Store {
         owner: Uuid,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Option<(Subscription, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<(Subscription, SealedSecrets)>, StoreError> {
         use webhook_subscription::Column;
         let claimed = webhook_subscription::Entity::update_many()
             .col_expr(Column::LeaseOwner, Expr::value(owner))
@@ -153,7 +160,7 @@ impl Store {
         let Some(row) = webhook_subscription::Entity::find().filter(one(env, id)).one(&self.db).await? else {
             return Ok(None);
         };
-        let sealed = row.secret_sealed.clone();
+        let sealed = sealed_secrets(&row);
         Ok(Some((super::subscriptions::to_domain(row)?, sealed)))
     }
 
@@ -225,10 +232,14 @@ impl Store {
         self.insert_attempts_in(&self.db, std::slice::from_ref(attempt)).await
     }
 
-    /// The sealed secret of a subscription.
-    pub async fn subscription_secret(&self, env: EnvironmentId, id: SubscriptionId) -> Result<Vec<u8>, StoreError> {
+    /// The sealed secrets of a subscription.
+    pub async fn subscription_secrets(
+        &self,
+        env: EnvironmentId,
+        id: SubscriptionId,
+    ) -> Result<SealedSecrets, StoreError> {
         let row = webhook_subscription::Entity::find().filter(one(env, id)).read_one(&self.reads).await?;
-        Ok(row.ok_or(StoreError::NotFound)?.secret_sealed)
+        Ok(sealed_secrets(&row.ok_or(StoreError::NotFound)?))
     }
 
     /// Up to `request.fetch()` of a subscription's attempts from the request's position: newest

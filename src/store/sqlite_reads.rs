@@ -174,6 +174,7 @@ impl ColumnKind {
             (Self::Json, ValueRef::Text(text)) => {
                 Value::Json(Some(Box::new(serde_json::from_slice(text).map_err(|_| unexpected())?)))
             }
+            (Self::Bytes, ValueRef::Null) => Value::Bytes(None),
             (_, ValueRef::Null) => Value::String(None),
             (Self::Bytes | Self::Computed, ValueRef::Blob(bytes)) => Value::Bytes(Some(bytes.to_vec())),
             (Self::Text | Self::Computed, ValueRef::Text(text)) => {
@@ -271,6 +272,8 @@ mod tests {
         assert_eq!(ColumnKind::of(Some("integer")).value(ValueRef::Integer(7)).ok(), Some(Value::Int(Some(7))));
         assert_eq!(ColumnKind::of(None).value(ValueRef::Integer(7)).ok(), Some(Value::BigInt(Some(7))));
         assert_eq!(ColumnKind::of(Some("varchar")).value(ValueRef::Null).ok(), Some(Value::String(None)));
+        // A nullable blob (a rotated-out secret) is bytes or none, never text.
+        assert_eq!(ColumnKind::of(Some("blob")).value(ValueRef::Null).ok(), Some(Value::Bytes(None)));
         assert!(ColumnKind::of(Some("uuid_text")).value(ValueRef::Blob(b"short")).is_err());
     }
 }

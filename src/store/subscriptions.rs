@@ -59,6 +59,8 @@ impl Store {
             next_attempt_at: None,
             lease_owner: None,
             lease_until: None,
+            previous_secret_sealed: None,
+            previous_secret_until: None,
         }
         .into_active_model()
         .insert(&self.db)
@@ -102,15 +104,23 @@ impl Store {
         touched(result.rows_affected)
     }
 
-    /// Replaces a subscription's sealed secret.
+    /// Replaces a subscription's sealed secret; the one it replaces keeps signing until
+    /// `previous_until`.
     pub async fn replace_subscription_secret(
         &self,
         env: EnvironmentId,
         id: SubscriptionId,
         secret_sealed: &[u8],
         now: chrono::DateTime<chrono::Utc>,
+        previous_until: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
+        // Assignments read the row as it was, so the previous secret is the one being replaced.
         let result = webhook_subscription::Entity::update_many()
+            .col_expr(
+                webhook_subscription::Column::PreviousSecretSealed,
+                Expr::col(webhook_subscription::Column::SecretSealed),
+            )
+            .col_expr(webhook_subscription::Column::PreviousSecretUntil, Expr::value(previous_until))
             .col_expr(webhook_subscription::Column::SecretSealed, Expr::value(secret_sealed.to_vec()))
             .col_expr(webhook_subscription::Column::UpdatedAt, Expr::value(now))
             .filter(webhook_subscription::Column::EnvironmentId.eq(env.as_uuid()))

@@ -222,3 +222,35 @@ async fn a_replay_sends_one_event_again_with_its_id_and_is_logged_as_manual() {
     let unknown = format!("{}/subscriptions/{}/replay", app.env_url(""), uuid::Uuid::now_v7());
     app.post(&unknown, json!({"sequence": sequence}), 404).await;
 }
+
+#[tokio::test]
+async fn after_a_rotation_messages_verify_with_the_new_secret_and_for_a_day_with_the_old_one() {
+    let app = server().await;
+    let receiver = Receiver::start().await;
+    let subscription = subscribe(&app, &receiver.url(), &["consent.recorded"]).await;
+    let old = subscription["secret"].as_str().unwrap().to_owned();
+    let rotated =
+        app.call(Method::POST, subscription["_links"]["secret.rotate"]["href"].as_str().unwrap(), None, 200).await;
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    let stranger = subscribe(&app, &Receiver::start().await.url(), &["application.deleted"]).await;
+    let user = app.create_user("rotation").await;
+    record(&app, user["id"].as_str().unwrap(), seed_body()).await;
+    let got = receiver.wait_until(PROMPTLY, |got| !got.is_empty()).await;
+    assert_eq!(got[0].signature.split(' ').count(), 2, "two signatures: {}", got[0].signature);
+    if !WEBHOOKS.installed() {
+        return;
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_string(&got).unwrap()).unwrap();
+    let verifier = WEBHOOKS.compiled(&VERIFIER, "verify-deliveries", |_| {});
+    let env = vec![
+        ("SECRET", new),
+        ("ALSO_SECRET", old),
+        ("OTHER_SECRET", stranger["secret"].as_str().unwrap().to_owned()),
+        ("DELIVERIES", file.path().display().to_string()),
+    ];
+    let summary = WEBHOOKS.run(verifier, env).await;
+    assert_eq!(summary["verified"], 1, "{summary}");
+    assert_eq!(summary["alsoVerified"], 1, "the old secret still verifies: {summary}");
+}
