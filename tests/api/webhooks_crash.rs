@@ -26,6 +26,24 @@ const SETTINGS: [(&str, &str); 5] = [
     ("ASSENT_WEBHOOK_RETRY_SCHEDULE_MS", "100"),
 ];
 
+/// Subscribes `receiver` to `consent.recorded` and makes a user `username`; answers the URL of
+/// that user's records.
+async fn subscribed_user(
+    client: &reqwest::Client,
+    token: &str,
+    base: &str,
+    env: &str,
+    receiver: &Receiver,
+    username: &str,
+) -> String {
+    let environment = format!("{base}/v1/environments/{env}");
+    let subscription = json!({"url": receiver.url(), "eventTypes": ["consent.recorded"]});
+    call_with(client, token, Method::POST, &format!("{environment}/subscriptions"), Some(subscription), 201).await;
+    let user = json!({"username": username});
+    let user = call_with(client, token, Method::POST, &format!("{environment}/users"), Some(user), 201).await;
+    format!("{environment}/users/{}/oauthConsents", user["id"].as_str().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_delivery_delivers_every_event_after_restart_with_the_same_ids() {
     let (database_url, _database) = fresh_database().await;
@@ -37,19 +55,7 @@ async fn a_server_killed_mid_delivery_delivers_every_event_after_restart_with_th
     let mut server = serve(&database_url, &key, &SETTINGS);
     let token = worker_token(&server.base, &env, &client_id, &secret).await;
     let client = reqwest::Client::new();
-    let environment = format!("{}/v1/environments/{env}", server.base);
-    let subscription = json!({"url": receiver.url(), "eventTypes": ["consent.recorded"]});
-    call_with(&client, &token, Method::POST, &format!("{environment}/subscriptions"), Some(subscription), 201).await;
-    let user = call_with(
-        &client,
-        &token,
-        Method::POST,
-        &format!("{environment}/users"),
-        Some(json!({"username": "crash"})),
-        201,
-    )
-    .await;
-    let records = format!("{environment}/users/{}/oauthConsents", user["id"].as_str().unwrap());
+    let records = subscribed_user(&client, &token, &server.base, &env, &receiver, "crash").await;
 
     // Four clients record until the server is gone.
     let gone = Arc::new(AtomicBool::new(false));
@@ -136,17 +142,12 @@ async fn two_nodes_delivering_one_subscription_send_each_event_once_in_order() {
     let nodes = [serve(&database_url, &key, &settings), serve(&database_url, &key, &settings)];
     let token = worker_token(&nodes[0].base, &env, &client_id, &secret).await;
     let client = reqwest::Client::new();
-    let path = format!("/v1/environments/{env}");
-    let subscription = json!({"url": receiver.url(), "eventTypes": ["consent.recorded"]});
-    let subscriptions = format!("{}{path}/subscriptions", nodes[0].base);
-    call_with(&client, &token, Method::POST, &subscriptions, Some(subscription), 201).await;
-    let users = format!("{}{path}/users", nodes[1].base);
-    let user = call_with(&client, &token, Method::POST, &users, Some(json!({"username": "two"})), 201).await;
-    let user = user["id"].as_str().unwrap().to_owned();
+    let records = subscribed_user(&client, &token, &nodes[0].base, &env, &receiver, "two").await;
+    let path = records.strip_prefix(&nodes[0].base).unwrap().to_owned();
 
     // Records arrive on both nodes at once; each node wakes its own dispatcher.
     let posts = (0..100).map(|n| {
-        let url = format!("{}{path}/users/{user}/oauthConsents", nodes[n % 2].base);
+        let url = format!("{}{path}", nodes[n % 2].base);
         let request = client.post(url).bearer_auth(&token).header("Content-Type", ACCEPT).body(seed_body().to_string());
         async move { request.send().await.map(|answer| answer.status().as_u16()) }
     });
@@ -180,19 +181,7 @@ async fn a_node_stopped_with_sigterm_gives_up_its_leases_so_a_restart_resumes_at
     let mut server = serve(&database_url, &key, &settings);
     let token = worker_token(&server.base, &env, &client_id, &secret).await;
     let client = reqwest::Client::new();
-    let environment = format!("{}/v1/environments/{env}", server.base);
-    let subscription = json!({"url": receiver.url(), "eventTypes": ["consent.recorded"]});
-    call_with(&client, &token, Method::POST, &format!("{environment}/subscriptions"), Some(subscription), 201).await;
-    let user = call_with(
-        &client,
-        &token,
-        Method::POST,
-        &format!("{environment}/users"),
-        Some(json!({"username": "stop"})),
-        201,
-    )
-    .await;
-    let records = format!("{environment}/users/{}/oauthConsents", user["id"].as_str().unwrap());
+    let records = subscribed_user(&client, &token, &server.base, &env, &receiver, "stop").await;
     for _ in 0..10 {
         call_with(&client, &token, Method::POST, &records, Some(seed_body()), 201).await;
     }
