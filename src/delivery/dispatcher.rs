@@ -90,6 +90,7 @@ impl Dispatcher {
                             true
                         }
                     };
+                    self.measure_backlog(armed).await;
                 }
                 _ = wake.notified() => {
                     if !armed {
@@ -106,6 +107,15 @@ impl Dispatcher {
                 scanned = Instant::now();
                 self.start_waiting().await;
             }
+        }
+    }
+
+    /// Sets the backlog gauge (0 while no subscription is enabled, without asking the database).
+    async fn measure_backlog(&self, armed: bool) {
+        let waiting = if armed { self.store.webhook_backlog().await } else { Ok(0) };
+        match waiting {
+            Ok(waiting) => self.stats.backlog.set(waiting),
+            Err(error) => tracing::warn!(%error, "measuring the webhook backlog failed"),
         }
     }
 

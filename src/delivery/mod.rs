@@ -6,7 +6,7 @@ pub mod sender;
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts, IntCounter};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 
 use crate::domain::webhooks::RetryPolicy;
 
@@ -53,6 +53,8 @@ pub struct DeliveryStats {
     pub disabled: IntCounter,
     /// From an event's time to its first successful delivery.
     pub lag: Histogram,
+    /// Events after the enabled subscriptions' cursors, all environments (read each poll interval).
+    pub backlog: IntGauge,
 }
 
 impl DeliveryStats {
@@ -77,6 +79,12 @@ impl DeliveryStats {
                 "Subscriptions this node disabled after they failed for too long.",
             ),
             lag,
+            backlog: IntGauge::new(
+                "assent_webhook_backlog_events",
+                "Events after the cursors of the enabled subscriptions, of every environment: an upper bound on \
+                 the messages waiting (read each ASSENT_WEBHOOK_POLL_MS).",
+            )
+            .unwrap_or_else(|_| unreachable!("valid metric name")),
         }
     }
 
@@ -87,6 +95,7 @@ impl DeliveryStats {
             Box::new(self.failed.clone()),
             Box::new(self.disabled.clone()),
             Box::new(self.lag.clone()),
+            Box::new(self.backlog.clone()),
         ]
     }
 }

@@ -129,6 +129,24 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Events after the cursors of every enabled subscription, of any type and environment (an
+    /// upper bound on the messages waiting: events of types a subscription does not take count).
+    pub async fn webhook_backlog(&self) -> Result<i64, StoreError> {
+        let waiting = Expr::cust(
+            "CAST(COALESCE(SUM((SELECT h.sequence FROM consent_event_heads h \
+             WHERE h.environment_id = webhook_subscriptions.environment_id) - webhook_subscriptions.delivered_through), 0) \
+             AS BIGINT)",
+        );
+        let total: Option<i64> = webhook_subscription::Entity::find()
+            .select_only()
+            .column_as(waiting, "waiting")
+            .filter(webhook_subscription::Column::Enabled.eq(true))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(total.unwrap_or(0))
+    }
+
     /// Takes the lease of a subscription for `owner` until `until`, if it is enabled, due and not
     /// leased by another live node; answers it and its sealed secret, or `None` when another took it.
     pub async fn claim_subscription(

@@ -188,6 +188,17 @@ async fn a_failing_destination_is_retried_with_the_same_id_then_disabled_and_ena
     // Failing from now on: retried, then disabled with the reason; nothing after it is skipped.
     receiver.answer_always(503);
     let second = record(&app, user_id, seed_body()).await;
+    // While it waits, /metrics counts it in the backlog.
+    let metrics = format!("{}/metrics", app.base);
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    loop {
+        let text = app.client.get(&metrics).send().await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l.starts_with("assent_webhook_backlog_events ") && !l.ends_with(" 0")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no backlog counted: {text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let deadline = tokio::time::Instant::now() + PROMPTLY;
     let disabled = loop {
         let state = app.get(&href, 200).await;

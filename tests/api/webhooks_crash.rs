@@ -167,35 +167,39 @@ async fn two_nodes_delivering_one_subscription_send_each_event_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_stopped_with_sigterm_gives_up_its_leases_so_a_restart_resumes_at_once() {
+    const EVENTS: usize = 40;
     let (database_url, _database) = fresh_database().await;
     let key = generate_master_key();
     let (env, client_id, secret) = bootstrap(&database_url, &key, "Stop");
     let receiver = Receiver::start().await;
-    receiver.delay(Duration::from_millis(300));
-    // A lease far longer than the test may wait: only giving it up lets the restart deliver.
+    receiver.delay(Duration::from_millis(200));
+    // A lease far longer than the test may wait: only giving it up lets the restart deliver. A
+    // short grace period, so the stop comes while most events still wait.
     let settings = [
         ("ASSENT_WEBHOOK_ALLOW_PRIVATE", "true"),
         ("ASSENT_WEBHOOK_LEASE_MS", "120000"),
         ("ASSENT_WEBHOOK_POLL_MS", "100"),
+        ("ASSENT_SHUTDOWN_GRACE_MS", "1000"),
     ];
     let mut server = serve(&database_url, &key, &settings);
     let token = worker_token(&server.base, &env, &client_id, &secret).await;
     let client = reqwest::Client::new();
     let records = subscribed_user(&client, &token, &server.base, &env, &receiver, "stop").await;
-    for _ in 0..10 {
+    for _ in 0..EVENTS {
         call_with(&client, &token, Method::POST, &records, Some(seed_body()), 201).await;
     }
+    drop(client);
     receiver.wait_until(Duration::from_secs(20), |got| !got.is_empty()).await;
     let pid = server.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let stopped = tokio::task::spawn_blocking(move || server.child.wait()).await.unwrap().unwrap();
     assert!(stopped.success(), "{stopped}");
     let stopped_at = receiver.deliveries().len();
-    assert!(stopped_at < 10, "the run was cut short: {stopped_at} delivered");
+    assert!(stopped_at < EVENTS, "the run was cut short: {stopped_at} delivered");
 
     let _restarted = serve(&database_url, &key, &settings);
     let got = receiver
-        .wait_until(Duration::from_secs(20), |got| got.iter().map(|d| &d.id).collect::<HashSet<_>>().len() == 10)
+        .wait_until(Duration::from_secs(30), |got| got.iter().map(|d| &d.id).collect::<HashSet<_>>().len() == EVENTS)
         .await;
     eprintln!("{stopped_at} delivered before SIGTERM, {} after the restart", got.len() - stopped_at);
 }
