@@ -332,7 +332,7 @@ pub async fn replay(
     id: SubscriptionId,
     sequence: i64,
 ) -> Result<Attempt, DomainError> {
-    let subscription = store.get_subscription(env, id).await?;
+    let (subscription, sealed) = store.subscription_with_secrets(env, id).await?;
     if sequence < 1 {
         return Err(DomainError::field(FieldError::invalid("sequence", "'sequence' must be at least 1.")));
     }
@@ -351,8 +351,7 @@ pub async fn replay(
             event.event.kind.name()
         )));
     }
-    let signing =
-        store.subscription_secrets(env, id).await?.signing(secrets, Utc::now()).map_err(DomainError::Unexpected)?;
+    let signing = sealed.signing(secrets, Utc::now()).map_err(DomainError::Unexpected)?;
     let content = contents(store, env, std::slice::from_ref(&event)).await?.pop().flatten();
     let attempted_at = Utc::now();
     let sent = sender.send(&subscription.url, &message(&event, content), &signing, attempted_at.timestamp()).await;

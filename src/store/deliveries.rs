@@ -250,14 +250,16 @@ impl Store {
         self.insert_attempts_in(&self.db, std::slice::from_ref(attempt)).await
     }
 
-    /// The sealed secrets of a subscription.
-    pub async fn subscription_secrets(
+    /// A subscription and its sealed secrets, from one read.
+    pub async fn subscription_with_secrets(
         &self,
         env: EnvironmentId,
         id: SubscriptionId,
-    ) -> Result<SealedSecrets, StoreError> {
+    ) -> Result<(Subscription, SealedSecrets), StoreError> {
         let row = webhook_subscription::Entity::find().filter(one(env, id)).read_one(&self.reads).await?;
-        Ok(sealed_secrets(&row.ok_or(StoreError::NotFound)?))
+        let row = row.ok_or(StoreError::NotFound)?;
+        let sealed = sealed_secrets(&row);
+        Ok((super::subscriptions::to_domain(row)?, sealed))
     }
 
     /// Up to `request.fetch()` of a subscription's attempts from the request's position: newest
